@@ -1,0 +1,2 @@
+//! Sans-I/O building blocks: parsers and encoders that never read or write a
+//! transport and never allocate.

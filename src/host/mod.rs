@@ -1,0 +1,1 @@
+//! Host transports over std sockets.
