@@ -50,6 +50,8 @@ macro_rules! warn {
 
 /// Byte string shown as text where it is valid UTF-8 and escaped elsewhere,
 /// for logging wire lines through `log` (`{}`) or `defmt` (`{}`).
+// Like the macros above, it stays unused until a module logs wire bytes.
+#[allow(dead_code)]
 pub(crate) struct Bytes<'a>(pub &'a [u8]);
 
 impl core::fmt::Display for Bytes<'_> {
