@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the tests need: Rust targets and components, Debian packages
-# (Postfix tools, swaks, curl, openssl) and aiosmtpd in a local virtual
-# environment under .venv/. Safe to run again; it skips what is present.
+# Installs what the tests need: Rust targets and components, the toolchain
+# of the minimum supported Rust version, Debian packages (Postfix tools,
+# swaks, curl, openssl) and aiosmtpd in a local virtual environment under
+# .venv/. Safe to run again; it skips what is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,13 @@ for target in "${targets[@]}"; do
     fi
 done
 rustup component add rustfmt clippy >/dev/null 2>&1 || rustup component add rustfmt clippy
+
+# The minimum supported Rust version (rust-version in Cargo.toml), which
+# scripts/test.sh builds with. The minimal profile has rustc and cargo only.
+msrv=$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml)
+if ! rustup toolchain list | grep -q "^$msrv-"; then
+    rustup toolchain install "$msrv" --profile minimal
+fi
 
 missing=()
 command -v smtp-sink >/dev/null 2>&1 || [ -x /usr/sbin/smtp-sink ] || missing+=(postfix)
