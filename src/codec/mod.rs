@@ -10,10 +10,12 @@
 //! Streaming parsers return [`Status::Partial`] when they need more input
 //! and carry their state across calls, so input may arrive in any split.
 
+pub mod ehlo;
 pub mod reply;
 #[cfg(test)]
 pub(crate) mod test_util;
 
+pub use ehlo::{AuthMechanisms, Extension, Extensions};
 pub use reply::{EnhancedCode, MAX_REPLY_LINES, ReplyCode, ReplyError, ReplyLine, ReplyParser};
 
 /// Result of feeding input to a streaming parser.
