@@ -10,11 +10,15 @@
 //! Streaming parsers return [`Status::Partial`] when they need more input
 //! and carry their state across calls, so input may arrive in any split.
 
+pub mod address;
+pub mod command;
 pub mod ehlo;
 pub mod reply;
 #[cfg(test)]
 pub(crate) mod test_util;
 
+pub use address::{AddressError, needs_smtputf8, validate_domain, validate_mailbox};
+pub use command::{BodyType, Command, CommandKind, EncodeError, MailParams};
 pub use ehlo::{AuthMechanisms, Extension, Extensions};
 pub use reply::{EnhancedCode, MAX_REPLY_LINES, ReplyCode, ReplyError, ReplyLine, ReplyParser};
 
