@@ -12,6 +12,7 @@
 
 pub mod address;
 pub mod command;
+pub mod dot;
 pub mod ehlo;
 pub mod reply;
 #[cfg(test)]
@@ -19,6 +20,7 @@ pub(crate) mod test_util;
 
 pub use address::{AddressError, needs_smtputf8, validate_domain, validate_mailbox};
 pub use command::{BodyType, Command, CommandKind, EncodeError, MailParams};
+pub use dot::{DotStuffer, SizeCounter, has_8bit, message_size};
 pub use ehlo::{AuthMechanisms, Extension, Extensions};
 pub use reply::{EnhancedCode, MAX_REPLY_LINES, ReplyCode, ReplyError, ReplyLine, ReplyParser};
 
