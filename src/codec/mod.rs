@@ -6,6 +6,8 @@
 //! - [`address`]: mailbox and domain syntax and length limits.
 //! - [`command`]: client command lines, encoded all-or-nothing.
 //! - [`dot`]: dot-stuffing, line-ending repair and message size of a body.
+//! - [`message`]: message composition (header fields, encoded-words,
+//!   quoted-printable) written straight into the data stream.
 //!
 //! Streaming parsers return [`Status::Partial`] when they need more input
 //! and carry their state across calls, so input may arrive in any split.
@@ -14,6 +16,7 @@ pub mod address;
 pub mod command;
 pub mod dot;
 pub mod ehlo;
+pub mod message;
 pub mod reply;
 #[cfg(test)]
 pub(crate) mod test_util;
