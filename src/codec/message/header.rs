@@ -9,10 +9,8 @@
 //! how much of it was written, so output can stop and resume at any byte.
 
 use super::encoded_word::{self, MAX_WORD_LEN, WordEncoding};
-use super::{
-    ComposeError, Date, HeaderField, Mailbox, MessageId, TransferEncoding, is_atext,
-    validate_mailbox_stub,
-};
+use super::{ComposeError, Date, HeaderField, Mailbox, MessageId, TransferEncoding, is_atext};
+use crate::codec::address::validate_mailbox;
 
 /// Header fields of a plain-text message.
 #[derive(Debug, Clone, Copy)]
@@ -715,7 +713,7 @@ fn has_control(text: &str) -> bool {
 }
 
 fn check_mailbox(field: HeaderField, mailbox: &Mailbox<'_>) -> Result<(), ComposeError> {
-    validate_mailbox_stub(mailbox.address)
+    validate_mailbox(mailbox.address)
         .map_err(|error| ComposeError::InvalidAddress { field, error })?;
     if mailbox.name.is_some_and(has_control) {
         return Err(ComposeError::InvalidDisplayName { field });
@@ -753,7 +751,7 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::codec::message::AddressError;
+    use crate::codec::address::AddressError;
     use crate::codec::message::test_support::{
         DecodedMailbox, Rng, decode_address_list, decode_unstructured, parse_header_block,
     };
@@ -1333,7 +1331,7 @@ mod tests {
         };
         assert_eq!(
             std::format!("{error}"),
-            "invalid address in To[2]: the address contains a control character (CR, LF, NUL or other)"
+            "invalid address in To[2]: mailbox or domain contains a control character such as CR, LF or NUL"
         );
         let error = ComposeError::InvalidHeaderValue {
             field: HeaderField::Extra(0),

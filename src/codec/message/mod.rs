@@ -26,6 +26,8 @@ mod test_support;
 
 use core::fmt;
 
+use crate::codec::address::AddressError;
+
 pub use date::Date;
 pub use header::{HeaderEncoder, Headers};
 pub use quoted_printable::{QuotedPrintableEncoder, quoted_printable_len};
@@ -202,71 +204,6 @@ impl fmt::Display for ComposeError {
 
 impl core::error::Error for ComposeError {}
 
-// TODO: replaced by `crate::codec::address::AddressError` (same variants)
-// once the address module is merged; this copy only lets the encoder build.
-/// Reason a mailbox address failed validation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum AddressError {
-    /// The address is empty.
-    Empty,
-    /// The address is longer than 254 octets.
-    TooLong,
-    /// The local part is longer than 64 octets.
-    LocalPartTooLong,
-    /// The domain is longer than 255 octets.
-    DomainTooLong,
-    /// The address contains CR, LF, NUL or another control character.
-    Control,
-    /// The address is not `local@domain`.
-    Syntax,
-}
-
-impl fmt::Display for AddressError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Empty => "the address is empty",
-            Self::TooLong => "the address is longer than 254 octets",
-            Self::LocalPartTooLong => "the local part is longer than 64 octets",
-            Self::DomainTooLong => "the domain is longer than 255 octets",
-            Self::Control => "the address contains a control character (CR, LF, NUL or other)",
-            Self::Syntax => "the address is not of the form local@domain",
-        })
-    }
-}
-
-impl core::error::Error for AddressError {}
-
-// TODO: replaced by `crate::codec::address::validate_mailbox` once the
-// address module is merged. This stub checks only length, controls, spaces,
-// angle brackets and the presence of `local@domain`.
-fn validate_mailbox_stub(mailbox: &str) -> Result<(), AddressError> {
-    if mailbox.is_empty() {
-        return Err(AddressError::Empty);
-    }
-    if mailbox.chars().any(char::is_control) {
-        return Err(AddressError::Control);
-    }
-    if mailbox.len() > 254 {
-        return Err(AddressError::TooLong);
-    }
-    let Some((local, domain)) = mailbox.rsplit_once('@') else {
-        return Err(AddressError::Syntax);
-    };
-    if local.len() > 64 {
-        return Err(AddressError::LocalPartTooLong);
-    }
-    if local.is_empty() || domain.is_empty() {
-        return Err(AddressError::Syntax);
-    }
-    if domain.contains(['@', ' ', '<', '>'])
-        || (!local.starts_with('"') && local.contains([' ', '<', '>']))
-    {
-        return Err(AddressError::Syntax);
-    }
-    Ok(())
-}
-
 /// Returns whether `b` is an RFC 5322 section 3.2.3 `atext` character.
 fn is_atext(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
@@ -303,19 +240,5 @@ mod tests {
         assert!(!MessageId::new("a", "[a]b]").is_valid());
         assert!(!MessageId::new("a@b", "example.net").is_valid());
         assert!(!MessageId::new("ü", "example.net").is_valid());
-    }
-
-    #[test]
-    fn address_stub_rejects_controls() {
-        for bad in ["a\r\n@b", "a@b\n", "a\0@b", "a@b\x7f", "a@\u{85}b"] {
-            assert_eq!(
-                validate_mailbox_stub(bad),
-                Err(AddressError::Control),
-                "{bad:?}"
-            );
-        }
-        assert_eq!(validate_mailbox_stub(""), Err(AddressError::Empty));
-        assert_eq!(validate_mailbox_stub("ab"), Err(AddressError::Syntax));
-        assert_eq!(validate_mailbox_stub("a@b"), Ok(()));
     }
 }
