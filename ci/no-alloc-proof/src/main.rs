@@ -13,43 +13,69 @@ use core::panic::PanicInfo;
 use cortex_m_rt::entry;
 use embedded_io_async::{Read, Write};
 use embedded_smtp::blocking::{Blocking, block_on};
+use embedded_smtp::client::{
+    Config, Envelope, Error, MIN_BUFFER_LEN, RecipientResult, with_session,
+};
+use embedded_smtp::codec::message::{Date, Headers, Mailbox, MessageId};
 
 use transport::ScriptedTransport;
 
 /// Replies of the scripted server: a greeting, then one reply per client
 /// command, in order.
-const SERVER_REPLIES: &[u8] = b"220 proof.example ESMTP\r\n221 Bye\r\n";
+const SERVER_REPLIES: &[u8] = b"220 proof.example ESMTP\r\n\
+250-proof.example\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250 8BITMIME\r\n\
+250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go ahead\r\n250 2.0.0 queued\r\n\
+221 2.0.0 bye\r\n";
 
 #[entry]
 fn main() -> ! {
-    let mut sent = [0u8; 512];
+    let mut sent = [0u8; 1024];
     // `black_box` hides the script from the optimiser, so the session code
     // below cannot be folded away at compile time.
     let replies = black_box(SERVER_REPLIES);
-    let mut transport = Blocking::new(ScriptedTransport::new(replies, &mut sent));
+    let transport = Blocking::new(ScriptedTransport::new(replies, &mut sent));
 
-    let outcome = block_on(run_session(&mut transport));
+    let outcome = block_on(run_session(transport));
 
     black_box(&outcome);
-    black_box(transport.inner().sent());
+    black_box(&sent);
     loop {
         core::hint::spin_loop();
     }
 }
 
-/// Runs the library code under proof over `transport` and returns the number
-/// of reply bytes read.
-async fn run_session<T: Read + Write>(transport: &mut T) -> Result<usize, T::Error> {
-    // TODO: run a client session here once the client lands (connect, EHLO,
-    // MAIL, RCPT, DATA, QUIT over `transport`, with caller-owned buffers),
-    // and extend SERVER_REPLIES with the replies it expects.
-    let mut greeting = [0u8; 64];
-    let greeting_len = transport.read(&mut greeting).await?;
-    transport.write_all(b"QUIT\r\n").await?;
-    transport.flush().await?;
-    let mut bye = [0u8; 64];
-    let bye_len = transport.read(&mut bye).await?;
-    Ok(greeting_len + bye_len)
+/// Runs a client session over `transport`: greeting, EHLO, one pipelined
+/// transaction with a composed message, and QUIT. Returns the number of
+/// recipients the message was delivered to.
+async fn run_session<T: Read + Write>(transport: T) -> Result<usize, Error<T::Error>> {
+    let mut buf = [0u8; MIN_BUFFER_LEN];
+    let mut results = [RecipientResult::NotAttempted; 1];
+    let config = Config::new("proof.example");
+    let envelope = Envelope::new("device@proof.example", &["ops@proof.example"]);
+    let to = [Mailbox::new("ops@proof.example")];
+    let headers = Headers {
+        from: Mailbox::with_name("Pump 7", "device@proof.example"),
+        to: &to,
+        cc: &[],
+        subject: "Pressure above limit",
+        date: Some(Date {
+            unix_seconds: 1_796_000_000,
+            utc_offset_minutes: 60,
+        }),
+        message_id: Some(MessageId {
+            unique: "42.7",
+            domain: "proof.example",
+        }),
+        extra: &[],
+    };
+    let body: &[u8] = black_box(b"Pressure 6.4 bar at 12:00.\r\n");
+    with_session(transport, &mut buf, &config, async |client| {
+        let delivery = client
+            .send_message(&envelope, &headers, body, &mut results)
+            .await?;
+        Ok(delivery.delivered)
+    })
+    .await
 }
 
 #[panic_handler]

@@ -20,11 +20,6 @@ impl<'a> ScriptedTransport<'a> {
             sent_len: 0,
         }
     }
-
-    /// Returns the bytes written so far.
-    pub fn sent(&self) -> &[u8] {
-        self.sent.get(..self.sent_len).unwrap_or_default()
-    }
 }
 
 impl ErrorType for ScriptedTransport<'_> {

@@ -1,0 +1,376 @@
+//! Sends one message over SMTP or LMTP from the command line.
+//!
+//! ```text
+//! cargo run --example send -- --server 127.0.0.1:2525 \
+//!     --from pump-7@example.net --to ops@example.org \
+//!     --subject "Pressure alarm" --body alarm.txt
+//! ```
+//!
+//! Exit codes follow sysexits.h: 0 every recipient accepted, 64 usage
+//! error, 65 invalid input, 69 permanent failure, 74 local I/O error,
+//! 75 temporary failure.
+
+use std::fs::File;
+use std::io::{self, Read as _};
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use embedded_io_adapters::std::FromStd;
+use embedded_smtp::blocking::{Blocking, block_on};
+use embedded_smtp::client::{Client, Config, Envelope, Error, InputError, RecipientResult};
+use embedded_smtp::codec::dot::{SizeCounter, has_8bit};
+use embedded_smtp::codec::ehlo::Extension;
+use embedded_smtp::codec::message::{Date, Headers, Mailbox, MessageId};
+use embedded_smtp::host::{ConnectOptions, connect};
+
+const EX_USAGE: u8 = 64;
+const EX_DATAERR: u8 = 65;
+const EX_UNAVAILABLE: u8 = 69;
+const EX_IOERR: u8 = 74;
+const EX_TEMPFAIL: u8 = 75;
+
+const USAGE: &str = "\
+usage: send --server HOST[:PORT] --from ADDR --to ADDR [--to ADDR]...
+            [--subject TEXT] [--body FILE|-] [--message FILE|-]
+            [--helo NAME] [--lmtp] [--source-address IP[:PORT]]
+            [--timeout SECS] [--quiet]
+
+  --server HOST[:PORT]  server to connect to; the port defaults to 25
+  --from ADDR           envelope sender and From address; empty for <>
+  --to ADDR             recipient, repeatable
+  --subject TEXT        Subject of the composed message
+  --body FILE|-         text under composed headers (default: empty body)
+  --message FILE|-      complete RFC 5322 message, sent as it is
+  --helo NAME           EHLO name (default: the local address as a literal)
+  --lmtp                speak LMTP (LHLO, one reply per recipient)
+  --source-address IP[:PORT]  local address to bind before connecting
+  --timeout SECS        connect, read and write timeout in seconds
+                        (default: 30 s to connect, RFC 5321 values after)
+  --quiet               do not print the SMTP dialog on stderr";
+
+#[derive(Debug, Default)]
+struct Args {
+    server: String,
+    from: Option<String>,
+    to: Vec<String>,
+    subject: String,
+    body: Option<String>,
+    message: Option<String>,
+    helo: Option<String>,
+    lmtp: bool,
+    source_address: Option<SocketAddr>,
+    timeout: Option<Duration>,
+    quiet: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args::default();
+    let mut iter = std::env::args().skip(1);
+    while let Some(flag) = iter.next() {
+        let mut value = || iter.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--server" => args.server = value()?,
+            "--from" => args.from = Some(value()?),
+            "--to" => args.to.push(value()?),
+            "--subject" => args.subject = value()?,
+            "--body" => args.body = Some(value()?),
+            "--message" => args.message = Some(value()?),
+            "--helo" => args.helo = Some(value()?),
+            "--lmtp" => args.lmtp = true,
+            "--quiet" => args.quiet = true,
+            "--source-address" => {
+                let text = value()?;
+                let address = text
+                    .parse::<SocketAddr>()
+                    .or_else(|_| text.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 0)))
+                    .map_err(|_| {
+                        format!("invalid --source-address {text:?}: expected IP or IP:PORT")
+                    })?;
+                args.source_address = Some(address);
+            }
+            "--timeout" => {
+                let text = value()?;
+                let seconds: u64 = text.parse().ok().filter(|&s| s > 0).ok_or_else(|| {
+                    format!("invalid --timeout {text:?}: expected whole seconds > 0")
+                })?;
+                args.timeout = Some(Duration::from_secs(seconds));
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    if args.server.is_empty() {
+        return Err("--server is required".into());
+    }
+    if args.from.is_none() {
+        return Err("--from is required".into());
+    }
+    if args.to.is_empty() {
+        return Err("at least one --to is required".into());
+    }
+    if args.body.is_some() && args.message.is_some() {
+        return Err("--body and --message cannot be combined".into());
+    }
+    Ok(args)
+}
+
+/// Prints the library's log lines on stderr: the `C:` and `S:` dialog at
+/// trace level and malformed server input at debug level.
+struct DialogLogger;
+
+impl log::Log for DialogLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.target().starts_with("embedded_smtp")
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!("{}", record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static LOGGER: DialogLogger = DialogLogger;
+
+fn read_input(path: &str) -> io::Result<Vec<u8>> {
+    let mut data = Vec::new();
+    if path == "-" {
+        io::stdin().read_to_end(&mut data)?;
+    } else {
+        File::open(path)?.read_to_end(&mut data)?;
+    }
+    Ok(data)
+}
+
+/// Scans a message file before sending it: its size as SMTP transmits it
+/// (CRLF line ends), for SIZE, and whether it has 8-bit bytes.
+fn scan_message_file(path: &str) -> io::Result<(u64, bool)> {
+    let mut file = File::open(path)?;
+    let mut counter = SizeCounter::new();
+    let mut eight_bit = false;
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            return Ok((counter.finish(), eight_bit));
+        }
+        counter.update(&chunk[..n]);
+        eight_bit |= has_8bit(&chunk[..n]);
+    }
+}
+
+fn address_literal(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("[{v4}]"),
+        IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("send: {message}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(if message.is_empty() { 0 } else { EX_USAGE });
+        }
+    };
+    if !args.quiet {
+        let _ = log::set_logger(&LOGGER);
+        log::set_max_level(log::LevelFilter::Trace);
+    }
+    ExitCode::from(run(&args))
+}
+
+fn run(args: &Args) -> u8 {
+    // Read local input before connecting, so a missing file costs no
+    // session.
+    let body = match args.body.as_deref().map(read_input).transpose() {
+        Ok(body) => body,
+        Err(e) => {
+            eprintln!(
+                "send: cannot read --body {:?}: {e}",
+                args.body.as_deref().unwrap_or("")
+            );
+            return EX_IOERR;
+        }
+    };
+    let message = match &args.message {
+        Some(path) if path == "-" => match read_input(path) {
+            Ok(data) => Some(MessageSource::Memory(data)),
+            Err(e) => {
+                eprintln!("send: cannot read the message from stdin: {e}");
+                return EX_IOERR;
+            }
+        },
+        Some(path) => match scan_message_file(path) {
+            Ok((size, eight_bit)) => Some(MessageSource::File(path.clone(), size, eight_bit)),
+            Err(e) => {
+                eprintln!("send: cannot read --message {path:?}: {e}");
+                return EX_IOERR;
+            }
+        },
+        None => None,
+    };
+
+    let mut options = ConnectOptions::default();
+    if let Some(timeout) = args.timeout {
+        options = options.with_timeout(timeout);
+    }
+    options.source_address = args.source_address;
+    let stream = match connect(&args.server, &options) {
+        Ok(stream) => stream,
+        Err(e) => {
+            eprintln!("send: cannot connect to {}: {e}", args.server);
+            return EX_TEMPFAIL;
+        }
+    };
+    let helo = match &args.helo {
+        Some(name) => name.clone(),
+        None => match stream.inner().get_ref().local_addr() {
+            Ok(local) => address_literal(local.ip()),
+            Err(e) => {
+                eprintln!("send: cannot read the local address: {e}");
+                return EX_TEMPFAIL;
+            }
+        },
+    };
+
+    let mut config = Config::new(&helo);
+    if args.lmtp {
+        config = config.lmtp();
+    }
+    let from = args.from.as_deref().unwrap_or("");
+    let to: Vec<&str> = args.to.iter().map(String::as_str).collect();
+    let envelope = Envelope::new(from, &to);
+    let mut results = vec![RecipientResult::NotAttempted; to.len()];
+    let mut buf = [0u8; 4096];
+
+    let outcome = block_on(async {
+        let mut client = Client::connect(stream, &mut buf, &config).await?;
+        let sent = match &message {
+            Some(MessageSource::Memory(data)) => {
+                client.send_slice(&envelope, data, &mut results).await
+            }
+            // The library would abort the data phase at the first 8-bit
+            // byte; the scan lets the refusal come before MAIL instead.
+            Some(MessageSource::File(_, _, true))
+                if !client.extensions().contains(Extension::EightBitMime) =>
+            {
+                Err(Error::Input(InputError::EightBitNotSupported))
+            }
+            Some(MessageSource::File(path, size, _)) => match File::open(path) {
+                Ok(file) => {
+                    let mut source = Blocking::new(FromStd::new(file));
+                    client
+                        .send_reader(&envelope, &mut source, Some(*size), &mut results)
+                        .await
+                }
+                Err(e) => Err(Error::Io(e)),
+            },
+            None => {
+                let to_boxes: Vec<Mailbox<'_>> = to.iter().map(|a| Mailbox::new(a)).collect();
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
+                let unique = format!(
+                    "{}.{}.{}",
+                    now.as_secs(),
+                    now.subsec_nanos(),
+                    std::process::id()
+                );
+                let domain = from
+                    .rsplit_once('@')
+                    .map_or("localhost", |(_, domain)| domain);
+                let headers = Headers {
+                    from: Mailbox::new(from),
+                    to: &to_boxes,
+                    cc: &[],
+                    subject: &args.subject,
+                    date: Some(Date {
+                        unix_seconds: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
+                        utc_offset_minutes: 0,
+                    }),
+                    message_id: Some(MessageId {
+                        unique: &unique,
+                        domain,
+                    }),
+                    extra: &[],
+                };
+                let text = body.as_deref().unwrap_or(b"");
+                client
+                    .send_message(&envelope, &headers, text, &mut results)
+                    .await
+            }
+        };
+        let quit = client.quit().await;
+        match (sent, quit) {
+            (Err(e), _) => Err(e),
+            (Ok(delivery), Ok(_)) => Ok(delivery),
+            (Ok(delivery), Err(e)) => {
+                eprintln!("send: QUIT failed after the message was accepted: {e}");
+                Ok(delivery)
+            }
+        }
+    });
+
+    report(&to, &results, outcome)
+}
+
+enum MessageSource {
+    Memory(Vec<u8>),
+    /// Path, size for SIZE, and whether the file has 8-bit bytes.
+    File(String, u64, bool),
+}
+
+fn report(
+    to: &[&str],
+    results: &[RecipientResult],
+    outcome: Result<embedded_smtp::client::Delivery, Error<io::Error>>,
+) -> u8 {
+    for (address, result) in to.iter().zip(results) {
+        let reply = result
+            .status()
+            .map(|status| match status.enhanced {
+                Some(enhanced) => format!(" ({} {enhanced})", status.code),
+                None => format!(" ({})", status.code),
+            })
+            .unwrap_or_default();
+        let verdict = match result {
+            RecipientResult::Delivered(_) => "delivered",
+            RecipientResult::Rejected(_) => "rejected",
+            RecipientResult::Failed(_) => "failed",
+            RecipientResult::Accepted(_) => "accepted, message not delivered",
+            RecipientResult::NotAttempted => "not attempted",
+        };
+        println!("{address}: {verdict}{reply}");
+    }
+
+    let any_permanent = results.iter().any(RecipientResult::is_permanent_failure);
+    match outcome {
+        Ok(_) if results.iter().all(RecipientResult::is_delivered) => 0,
+        Ok(_) if any_permanent => EX_UNAVAILABLE,
+        Ok(_) => EX_TEMPFAIL,
+        Err(Error::Input(e)) => {
+            eprintln!("send: {e}");
+            EX_DATAERR
+        }
+        Err(Error::Body(kind)) => {
+            eprintln!("send: reading the message failed: {kind:?}");
+            EX_IOERR
+        }
+        Err(e) => {
+            eprintln!("send: {e}");
+            if any_permanent || e.is_permanent() {
+                EX_UNAVAILABLE
+            } else {
+                EX_TEMPFAIL
+            }
+        }
+    }
+}
