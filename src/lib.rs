@@ -19,7 +19,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", test))]
 extern crate std;
 
 // The logging macros must be defined before the modules that use them.
@@ -31,3 +31,4 @@ pub mod client;
 pub mod codec;
 #[cfg(feature = "std")]
 pub mod host;
+pub mod server;
