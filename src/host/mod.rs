@@ -1,1 +1,4 @@
 //! Host transports over std sockets.
+
+#[cfg(feature = "std")]
+pub mod listener;
