@@ -7,8 +7,8 @@
 //!
 //! Each message is written under `DIR/tmp/` and renamed into `DIR/new/`
 //! only once it is complete and synced, so a reader never sees a partial
-//! file. Trace headers `Return-Path` and `Received` are prepended as RFC 5321
-//! section 4.4 asks of a delivering server. Messages are stored with the
+//! file. Trace headers `Return-Path` and `Received` are prepended, as RFC 5321
+//! section 4.4 requires of a delivering server. Messages are stored with the
 //! CRLF line endings they had on the wire. Sessions and messages are logged
 //! to standard error. Ctrl-C (SIGINT) or SIGTERM ends the running sessions,
 //! dropping any message not yet complete, and exits.

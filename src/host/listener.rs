@@ -50,6 +50,10 @@ pub trait Service: Sync {
 pub struct ListenerConfig {
     /// Read timeout for each connection; must not be zero. Default
     /// [`SERVER_TIMEOUT`].
+    ///
+    /// NOTE: the timeout applies to each read, so a client that sends a
+    /// byte within every interval keeps its session open without limit;
+    /// only `max_sessions` bounds how many such sessions there are.
     pub read_timeout: Duration,
     /// Write timeout for each connection; must not be zero. Default
     /// [`SERVER_TIMEOUT`].
@@ -217,8 +221,8 @@ fn serve_connection<S: Service>(
     service.close(peer, handler, &result);
 }
 
-/// Replies to a connection over the session limit with 421 (RFC 5321 section
-/// 3.1) and closes it.
+/// Replies to a connection over the session limit with 421 (service not
+/// available) and closes it.
 fn reject_busy(mut stream: TcpStream) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));

@@ -2,7 +2,7 @@
 //! (RFC 1870), over any `embedded_io_async` transport.
 //!
 //! [`serve`] runs one session: it sends the greeting, reads commands,
-//! answers them and streams each message's data to a [`Handler`], which
+//! replies to them and streams each message's data to a [`Handler`], which
 //! decides where messages go. Extensions are offered only to a client that
 //! opens with EHLO: `SIZE`, `8BITMIME`, `PIPELINING`, `ENHANCEDSTATUSCODES`
 //! and `SMTPUTF8`. HELO starts a plain RFC 5321 session without them.
@@ -25,7 +25,7 @@ pub use crate::codec::server::{
 };
 
 /// Maximum length of a command line including CRLF (RFC 5321 section
-/// 4.5.3.1.4). Longer lines are answered with 500 after being discarded.
+/// 4.5.3.1.4). A longer line is discarded and gets reply 500.
 pub const MAX_COMMAND_LINE: usize = 512;
 
 /// Bytes at the end of the session buffer that hold replies before they
@@ -58,7 +58,7 @@ pub struct Config<'a> {
     /// 10 MiB.
     pub max_size: u64,
     /// Maximum accepted recipients per message; more get 452 4.5.3. RFC 5321
-    /// section 4.5.3.1.8 asks for at least 100 (the default); a small device
+    /// section 4.5.3.1.8 requires at least 100 (the default); a small device
     /// may set fewer.
     pub max_recipients: usize,
     /// Number of protocol errors (replies 500, 501, 503 and 555) after which

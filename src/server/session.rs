@@ -145,7 +145,7 @@ where
         }
     }
 
-    /// Answers one command line.
+    /// Parses one command line and queues its reply.
     async fn command(&mut self, line: &[u8]) -> Result<Next, ServeError<T::Error>> {
         if line.len() >= 4
             && line
@@ -327,8 +327,8 @@ where
         self.reply(250, code(2, 1, 0), &"Sender OK").await
     }
 
-    /// Interprets MAIL parameters, answering and returning `None` when they
-    /// are refused.
+    /// Interprets MAIL parameters. Returns `None` after queuing the error
+    /// reply when they are rejected.
     async fn parameters(
         &mut self,
         parameters: Parameters<'_>,
@@ -419,7 +419,7 @@ where
         Ok(Next::Command)
     }
 
-    /// Receives the message data up to CRLF `.` CRLF and answers it.
+    /// Receives the message data up to CRLF `.` CRLF and replies to it.
     /// Returns false if the client closed the connection first.
     async fn data(&mut self, input: &mut Input<'_>) -> Result<bool, ServeError<T::Error>> {
         // The 354 must reach the client before it sends the data.
@@ -514,7 +514,7 @@ where
     }
 
     /// Queues a reply. The enhanced code is sent only after EHLO, which
-    /// offered ENHANCEDSTATUSCODES (RFC 2034 section 3).
+    /// offered ENHANCEDSTATUSCODES (RFC 2034).
     async fn reply(
         &mut self,
         code: u16,
@@ -555,8 +555,7 @@ where
     }
 }
 
-/// RFC 6531 section 3.7.4.1: a non-ASCII address needs the SMTPUTF8
-/// parameter.
+/// A non-ASCII address needs the SMTPUTF8 parameter of RFC 6531.
 const NEEDS_SMTPUTF8: Reject = Reject::new(
     553,
     code(5, 6, 7),

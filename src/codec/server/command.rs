@@ -25,7 +25,7 @@ pub enum Command<'a> {
     /// `RCPT TO:<forward-path> [parameters]`.
     Rcpt {
         /// Mailbox without angle brackets or source route; `Postmaster`
-        /// stands alone without a domain.
+        /// is accepted without a domain.
         path: &'a str,
         /// Text after the path, without the leading space.
         parameters: Parameters<'a>,
@@ -55,7 +55,7 @@ pub enum Command<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum CommandError {
-    /// The verb is not one this server knows (reply 500).
+    /// The verb is not a command this server implements (reply 500).
     Unrecognized,
     /// The command needs an argument and has none (reply 501).
     MissingArgument,

@@ -64,7 +64,8 @@ impl core::error::Error for PathError {}
 ///
 /// `forward` selects a forward-path: `<>` is rejected and `<Postmaster>`
 /// (any case) is accepted without a domain. A source route is accepted
-/// and dropped, as RFC 5321 section 4.1.1.3 asks of servers.
+/// and dropped, because RFC 5321 section 4.1.1.3 has servers accept it and
+/// ignore it.
 pub fn parse_path(input: &str, forward: bool) -> Result<(&str, usize), PathError> {
     if !input.starts_with('<') {
         return Err(PathError::MissingBracket);

@@ -5,7 +5,7 @@
 //! so none of the bare-LF end-of-data variants (`\n.\n`, `\n.\r\n`,
 //! `\r\n.\n`) can end a message early or start a second one out of the
 //! first one's data (SMTP smuggling). The decoder records bare line feeds,
-//! bare carriage returns and text lines over the limit; the caller decides
+//! bare carriage returns and text lines over the limit. The caller decides
 //! what to do with the message after the end of data.
 
 use core::fmt;
