@@ -11,15 +11,18 @@
 //!   keywords, command encoding, mailbox syntax, dot-stuffing and message
 //!   composition, all as streaming state machines.
 //! - [`client`]: the sending side as `async fn`s over a transport.
+//! - [`server`]: a minimal ESMTP receiving session (EHLO, SIZE) that hands
+//!   each message to a caller's handler.
 //! - [`blocking`]: runs the same async code over a blocking transport.
 //! - `host` (feature `std`): TCP connect with timeouts and a bound source
-//!   address, adapters for std and tokio sockets.
+//!   address, adapters for std and tokio sockets, a threaded listener for
+//!   the server.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", test))]
 extern crate std;
 
 // The logging macros must be defined before the modules that use them.
@@ -31,3 +34,4 @@ pub mod client;
 pub mod codec;
 #[cfg(feature = "std")]
 pub mod host;
+pub mod server;

@@ -8,6 +8,8 @@
 //! - [`dot`]: dot-stuffing, line-ending repair and message size of a body.
 //! - [`message`]: message composition (header fields, encoded-words,
 //!   quoted-printable) written straight into the data stream.
+//! - [`server`]: the server side: command lines, paths and parameters,
+//!   dot-unstuffing of the data, reply lines.
 //!
 //! Streaming parsers return [`Status::Partial`] when they need more input
 //! and carry their state across calls, so input may arrive in any split.
@@ -18,6 +20,7 @@ pub mod dot;
 pub mod ehlo;
 pub mod message;
 pub mod reply;
+pub mod server;
 #[cfg(test)]
 pub(crate) mod test_util;
 

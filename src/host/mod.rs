@@ -1,5 +1,6 @@
 //! Host transports over std sockets (feature `std`) and tokio (feature
-//! `tokio`).
+//! `tokio`), and a threaded listener that serves [`crate::server`] sessions
+//! ([`listener`]).
 //!
 //! [`connect`] resolves a host name, connects with a timeout, optionally
 //! binds a source address first, sets TCP_NODELAY and read/write timeouts,
@@ -24,6 +25,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::blocking::Blocking;
 
+pub mod listener;
 #[cfg(feature = "tokio")]
 mod tokio_transport;
 #[cfg(feature = "tokio")]
