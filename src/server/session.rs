@@ -255,7 +255,7 @@ where
             return self.reply(250, None, &hostname).await;
         }
         let size = self.config.max_size;
-        let size_line = format_args!("SIZE {size}");
+        let size_line = SizeKeyword(size);
         let lines = [
             ReplyLine {
                 enhanced: None,
@@ -561,3 +561,12 @@ const NEEDS_SMTPUTF8: Reject = Reject::new(
     code(5, 6, 7),
     "Non-ASCII address requires the SMTPUTF8 parameter",
 );
+
+/// The `SIZE <max>` line of the EHLO reply (RFC 1870).
+struct SizeKeyword(u64);
+
+impl core::fmt::Display for SizeKeyword {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "SIZE {}", self.0)
+    }
+}
