@@ -118,8 +118,8 @@ impl<'c, 'b, T: Read + Write> DataWriter<'c, 'b, T> {
         self.write_all(&stage[..written]).await
     }
 
-    /// Returns the number of message octets passed in so far, before
-    /// dot-stuffing.
+    /// Returns the number of message octets passed in so far, as given:
+    /// before line endings are normalised and dots stuffed.
     pub fn octets(&self) -> u64 {
         self.octets
     }
