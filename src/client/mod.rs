@@ -30,6 +30,8 @@ mod session;
 mod transaction;
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 
 pub use data::DataWriter;
