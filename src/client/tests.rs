@@ -992,3 +992,66 @@ fn composed_message_quoted_printable_without_8bitmime() {
     );
     assert!(mock.written().is_ascii());
 }
+
+#[test]
+fn session_future_sizes_stay_bounded() {
+    // Futures live in the caller's task, so their size is RAM a device pays
+    // for. The bounds leave headroom over the sizes measured on x86_64
+    // debug builds (see docs/BENCHMARKS.md) and catch accidental growth.
+    let steps = [Eof];
+    let config = config();
+    let mock = Mock::new(&steps, Plan::Whole);
+    let mut buf = [0u8; MIN_BUFFER_LEN];
+    let connect = Client::connect(Blocking::new(mock.clone()), &mut buf, &config);
+    let connect_size = core::mem::size_of_val(&connect);
+    drop(connect);
+
+    let mut buf = [0u8; MIN_BUFFER_LEN];
+    let mut results = [RecipientResult::NotAttempted; 1];
+    let envelope = Envelope::new("a@example.org", &["b@example.org"]);
+    let session = with_session(
+        Blocking::new(mock.clone()),
+        &mut buf,
+        &config,
+        async |client| client.send_slice(&envelope, b"x", &mut results).await,
+    );
+    let send_slice_size = core::mem::size_of_val(&session);
+    drop(session);
+
+    let mut buf = [0u8; MIN_BUFFER_LEN];
+    let mut results = [RecipientResult::NotAttempted; 1];
+    let to = [Mailbox::new("b@example.org")];
+    let headers = Headers {
+        from: Mailbox::new("a@example.org"),
+        to: &to,
+        cc: &[],
+        subject: "s",
+        date: None,
+        message_id: None,
+        extra: &[],
+    };
+    let session = with_session(Blocking::new(mock), &mut buf, &config, async |client| {
+        client
+            .send_message(&envelope, &headers, b"x", &mut results)
+            .await
+    });
+    let send_message_size = core::mem::size_of_val(&session);
+    drop(session);
+
+    std::println!(
+        "future sizes: connect {connect_size}, with_session+send_slice {send_slice_size}, \
+         with_session+send_message {send_message_size}"
+    );
+    assert!(
+        connect_size <= 1024,
+        "connect future is {connect_size} bytes"
+    );
+    assert!(
+        send_slice_size <= 2048,
+        "send_slice session future is {send_slice_size} bytes"
+    );
+    assert!(
+        send_message_size <= 4096,
+        "send_message session future is {send_message_size} bytes"
+    );
+}
