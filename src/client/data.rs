@@ -5,7 +5,7 @@ use embedded_io_async::{Read, Write};
 
 use super::error::{Error, InputError};
 use super::session::{Client, State};
-use crate::codec::dot::{DotStuffer, has_8bit};
+use crate::codec::dot::{DotStuffer, SizeCounter, has_8bit};
 use crate::codec::message::{HeaderEncoder, QuotedPrintableEncoder};
 
 /// Size of the stack buffer used to read a body source or to stage encoded
@@ -28,7 +28,7 @@ pub struct DataWriter<'c, 'b, T> {
     /// Set when the server does not offer 8BITMIME and the data is not
     /// re-encoded: an 8-bit byte then aborts the data phase.
     seven_bit_only: bool,
-    octets: u64,
+    size: SizeCounter,
 }
 
 impl<'c, 'b, T: Read + Write> DataWriter<'c, 'b, T> {
@@ -37,7 +37,7 @@ impl<'c, 'b, T: Read + Write> DataWriter<'c, 'b, T> {
             client,
             stuffer: DotStuffer::new(),
             seven_bit_only,
-            octets: 0,
+            size: SizeCounter::new(),
         }
     }
 
@@ -53,7 +53,7 @@ impl<'c, 'b, T: Read + Write> DataWriter<'c, 'b, T> {
             self.client.state = State::Closed;
             return Err(InputError::EightBitNotSupported.into());
         }
-        self.octets = self.octets.saturating_add(data.len() as u64);
+        self.size.update(data);
 
         while !data.is_empty() {
             let client = &mut *self.client;
@@ -118,10 +118,11 @@ impl<'c, 'b, T: Read + Write> DataWriter<'c, 'b, T> {
         self.write_all(&stage[..written]).await
     }
 
-    /// Returns the number of message octets passed in so far, as given:
-    /// before line endings are normalised and dots stuffed.
-    pub fn octets(&self) -> u64 {
-        self.octets
+    /// Returns the size of the message written so far as RFC 1870 counts
+    /// it, the measure `SIZE=` declares: CRLF line endings, a final CRLF,
+    /// no stuffed dots and no end marker.
+    pub fn message_size(&self) -> u64 {
+        self.size.finish()
     }
 
     /// Ends the data with CRLF `.` CRLF and writes out everything queued.
@@ -135,7 +136,7 @@ impl<'c, 'b, T: Read + Write> DataWriter<'c, 'b, T> {
             .finish(&mut client.tx[client.tx_len..])
             .map_err(InputError::Encode)?;
         client.tx_len += written;
-        trace!("C: <{} octets of message data>", self.octets);
+        trace!("C: <{} octets of message data>", self.size.finish());
         trace!("C: .");
         client.flush().await
     }
