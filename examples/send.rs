@@ -18,9 +18,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use embedded_io_adapters::std::FromStd;
 use embedded_smtp::blocking::{Blocking, block_on};
-use embedded_smtp::client::{Client, Config, Envelope, Error, InputError, RecipientResult};
+use embedded_smtp::client::{
+    BodyInfo, Client, Config, Content, Envelope, Error, InputError, RecipientResult,
+};
+use embedded_smtp::codec::address::validate_mailbox;
 use embedded_smtp::codec::dot::{SizeCounter, has_8bit};
-use embedded_smtp::codec::ehlo::Extension;
 use embedded_smtp::codec::message::{Date, Headers, Mailbox, MessageId};
 use embedded_smtp::host::{ConnectOptions, connect};
 
@@ -40,8 +42,10 @@ usage: send --server HOST[:PORT] --from ADDR --to ADDR [--to ADDR]...
   --from ADDR           envelope sender and From address; empty for <>
   --to ADDR             recipient, repeatable
   --subject TEXT        Subject of the composed message
-  --body FILE|-         text under composed headers (default: empty body)
-  --message FILE|-      complete RFC 5322 message, sent as it is
+  --body FILE|-         text under composed headers (default: empty body);
+                        read into memory before connecting
+  --message FILE|-      complete RFC 5322 message, sent as it is; a FILE is
+                        streamed, standard input is read into memory first
   --helo NAME           EHLO name (default: the local address as a literal)
   --lmtp                speak LMTP (LHLO, one reply per recipient)
   --source-address IP[:PORT]  local address to bind before connecting
@@ -115,8 +119,9 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// Prints the library's log lines on stderr: the `C:` and `S:` dialog at
-/// trace level and malformed server input at debug level.
+/// Prints the library's trace lines, the `C:` and `S:` dialog, on stderr.
+/// Its debug lines (ignored EHLO keywords, malformed input) are left out:
+/// every failure reaches the caller as an error, which `report` prints.
 struct DialogLogger;
 
 impl log::Log for DialogLogger {
@@ -125,7 +130,7 @@ impl log::Log for DialogLogger {
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
+        if self.enabled(record.metadata()) && record.level() == log::Level::Trace {
             eprintln!("{}", record.args());
         }
     }
@@ -173,11 +178,14 @@ fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {
-            if !message.is_empty() {
-                eprintln!("send: {message}");
+            if message.is_empty() {
+                // --help: the usage is the requested output.
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
             }
+            eprintln!("send: {message}");
             eprintln!("{USAGE}");
-            return ExitCode::from(if message.is_empty() { 0 } else { EX_USAGE });
+            return ExitCode::from(EX_USAGE);
         }
     };
     if !args.quiet {
@@ -218,6 +226,20 @@ fn run(args: &Args) -> u8 {
         None => None,
     };
 
+    // Invalid addresses are input errors: report them before connecting.
+    let from = args.from.as_deref().unwrap_or("");
+    let addresses = args
+        .to
+        .iter()
+        .map(String::as_str)
+        .chain((!from.is_empty()).then_some(from));
+    for address in addresses {
+        if let Err(e) = validate_mailbox(address) {
+            eprintln!("send: invalid address {address:?}: {e}");
+            return EX_DATAERR;
+        }
+    }
+
     let mut options = ConnectOptions::default();
     if let Some(timeout) = args.timeout {
         options = options.with_timeout(timeout);
@@ -245,7 +267,6 @@ fn run(args: &Args) -> u8 {
     if args.lmtp {
         config = config.lmtp();
     }
-    let from = args.from.as_deref().unwrap_or("");
     let to: Vec<&str> = args.to.iter().map(String::as_str).collect();
     let envelope = Envelope::new(from, &to);
     let mut results = vec![RecipientResult::NotAttempted; to.len()];
@@ -257,18 +278,20 @@ fn run(args: &Args) -> u8 {
             Some(MessageSource::Memory(data)) => {
                 client.send_slice(&envelope, data, &mut results).await
             }
-            // The library would abort the data phase at the first 8-bit
-            // byte; the scan lets the refusal come before MAIL instead.
-            Some(MessageSource::File(_, _, true))
-                if !client.extensions().contains(Extension::EightBitMime) =>
-            {
-                Err(Error::Input(InputError::EightBitNotSupported))
-            }
-            Some(MessageSource::File(path, size, _)) => match File::open(path) {
+            Some(MessageSource::File(path, size, eight_bit)) => match File::open(path) {
                 Ok(file) => {
+                    // The scan before connecting found the content, so an
+                    // 8-bit file meets a server without 8BITMIME with a
+                    // refusal before MAIL, and a 7-bit file declares no BODY.
+                    let content = if *eight_bit {
+                        Content::EightBit
+                    } else {
+                        Content::SevenBit
+                    };
+                    let info = BodyInfo::new(Some(*size), content);
                     let mut source = Blocking::new(FromStd::new(file));
                     client
-                        .send_reader(&envelope, &mut source, Some(*size), &mut results)
+                        .send_reader(&envelope, &mut source, info, &mut results)
                         .await
                 }
                 Err(e) => Err(Error::Io(e)),
@@ -356,6 +379,14 @@ fn report(
         Ok(_) if results.iter().all(RecipientResult::is_delivered) => 0,
         Ok(_) if any_permanent => EX_UNAVAILABLE,
         Ok(_) => EX_TEMPFAIL,
+        // The server would refuse these permanently, so retrying the same
+        // message is pointless.
+        Err(Error::Input(
+            e @ (InputError::MessageTooLarge { .. } | InputError::Utf8NotSupported),
+        )) => {
+            eprintln!("send: {e}");
+            EX_UNAVAILABLE
+        }
         Err(Error::Input(e)) => {
             eprintln!("send: {e}");
             EX_DATAERR

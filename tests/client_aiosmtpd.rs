@@ -4,7 +4,7 @@ mod common;
 
 use embedded_smtp::blocking::block_on;
 use embedded_smtp::client::{
-    Config, Delivery, Envelope, Error, InputError, RecipientResult, with_session,
+    BodyInfo, Config, Content, Delivery, Envelope, Error, InputError, RecipientResult, with_session,
 };
 use embedded_smtp::codec::command::CommandKind;
 use embedded_smtp::host::{ConnectOptions, connect};
@@ -83,7 +83,7 @@ fn size_limit_refused_locally_and_by_server() {
         // Unknown size: the server counts and refuses after the data.
         let mut source: &[u8] = &big;
         let error = client
-            .send_reader(&envelope, &mut source, None, &mut results)
+            .send_reader(&envelope, &mut source, BodyInfo::default(), &mut results)
             .await
             .unwrap_err();
         let Error::Reply { command, reply } = &error else {
@@ -163,7 +163,12 @@ fn five_mib_body_streamed() {
     block_on(with_session(stream, &mut buf, &config(), async |client| {
         let mut source = GeneratedBody::new(LEN);
         client
-            .send_reader(&envelope, &mut source, Some(LEN as u64), &mut results)
+            .send_reader(
+                &envelope,
+                &mut source,
+                BodyInfo::new(Some(LEN as u64), Content::SevenBit),
+                &mut results,
+            )
             .await
     }))
     .unwrap();

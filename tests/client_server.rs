@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use embedded_smtp::blocking::block_on;
-use embedded_smtp::client::{Envelope, Error, InputError, RecipientResult, with_session};
+use embedded_smtp::client::{BodyInfo, Envelope, Error, InputError, RecipientResult, with_session};
 use embedded_smtp::codec::command::CommandKind;
 use embedded_smtp::codec::ehlo::Extension;
 use embedded_smtp::codec::message::{Headers, Mailbox};
@@ -209,7 +209,7 @@ fn size_limits_on_both_sides() {
 
             let mut source: &[u8] = &big;
             let remote = client
-                .send_reader(&envelope, &mut source, None, &mut results)
+                .send_reader(&envelope, &mut source, BodyInfo::default(), &mut results)
                 .await
                 .unwrap_err();
             let Error::Reply { command, reply } = &remote else {

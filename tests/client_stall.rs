@@ -1,4 +1,4 @@
-//! A server that stops answering: the client fails with a timeout within
+//! A server that stops replying: the client fails with a timeout within
 //! the configured limit instead of hanging.
 
 use std::io::{BufRead, BufReader, Write};
@@ -60,7 +60,7 @@ fn stall_after_354_times_out() {
             reader.read_line(&mut line).unwrap();
             writer.write_all(format!("{reply}\r\n").as_bytes()).unwrap();
         }
-        // Read the data but never answer the end of data.
+        // Read the data but never reply to the end of data.
         std::thread::sleep(Duration::from_secs(2));
     });
 
@@ -89,5 +89,86 @@ fn stall_after_354_times_out() {
     assert!(matches!(results[0], RecipientResult::Accepted(_)));
     assert!(results[0].is_transient_failure());
     assert!(started.elapsed() < Duration::from_secs(2));
+    server.join().unwrap();
+}
+
+#[test]
+fn dripping_reply_times_out() {
+    // One byte every 50 ms: each read succeeds long before the timeout,
+    // but the whole greeting would take 2.5 s.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        for byte in b"220 drip.test ESMTP greeting sent one byte at a time\r\n" {
+            if socket.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+
+    let started = Instant::now();
+    let stream = connect(&address, &ConnectOptions::default().with_timeout(TIMEOUT)).unwrap();
+    let mut buf = [0u8; 1024];
+    let error = block_on(Client::connect(
+        stream,
+        &mut buf,
+        &Config::new("client.test"),
+    ))
+    .unwrap_err();
+    let elapsed = started.elapsed();
+
+    assert!(
+        matches!(&error, Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut),
+        "{error:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "timed out only after {elapsed:?}"
+    );
+    server.join().unwrap();
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn dripping_reply_times_out_on_tokio() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        for byte in b"220 drip.test ESMTP greeting sent one byte at a time\r\n" {
+            if socket.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = runtime.block_on(async {
+        let options = ConnectOptions::default().with_timeout(TIMEOUT);
+        let stream = embedded_smtp::host::connect_tokio(&address, &options)
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        Client::connect(stream, &mut buf, &Config::new("client.test"))
+            .await
+            .unwrap_err()
+    });
+    let elapsed = started.elapsed();
+
+    assert!(
+        matches!(&error, Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut),
+        "{error:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "timed out only after {elapsed:?}"
+    );
     server.join().unwrap();
 }

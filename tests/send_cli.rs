@@ -195,8 +195,8 @@ fn exit_codes_follow_outcomes() {
 
 #[test]
 fn eight_bit_message_without_8bitmime_refused() {
-    // aiosmtpd always offers 8BITMIME, so a scripted server without it
-    // stands in here.
+    // aiosmtpd always offers 8BITMIME, so this test uses a scripted server
+    // without it.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let server = std::thread::spawn(move || {
@@ -328,4 +328,63 @@ fn delivers_to_smtp_sink() {
     let mail = dialog.find("C: MAIL FROM:").unwrap();
     let data = dialog.find("C: DATA").unwrap();
     assert!(!dialog[mail..data].contains("S: "), "{dialog}");
+}
+
+#[test]
+fn invalid_address_refused_before_connecting() {
+    // Nothing listens on this port: an exit code of 65 (not 75) shows the
+    // address was checked before any connection attempt.
+    let port = common::free_port();
+    let server = format!("127.0.0.1:{port}");
+    let output = send(&[
+        "--server",
+        &server,
+        "--quiet",
+        "--from",
+        "a@example.net",
+        "--to",
+        "bad address@example.org",
+    ]);
+    assert_eq!(output.status.code(), Some(65), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("invalid address"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn help_goes_to_stdout() {
+    let output = send(&["--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(text(&output.stdout).contains("usage: send"));
+    assert!(output.stderr.is_empty());
+}
+
+#[test]
+fn oversized_message_exits_unavailable() {
+    let peer = common::aiosmtpd(&["--size", "100"]);
+    let path = peer.dir.path().join("big.eml");
+    std::fs::write(
+        &path,
+        "Subject: big\r\n\r\n".to_string() + &"0123456789\r\n".repeat(20),
+    )
+    .unwrap();
+    let output = send(&[
+        "--server",
+        &peer.address(),
+        "--quiet",
+        "--from",
+        "a@example.net",
+        "--to",
+        "b@example.org",
+        "--message",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(69), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("exceeds the server's maximum of 100 octets"),
+        "{}",
+        text(&output.stderr)
+    );
 }

@@ -125,6 +125,14 @@ impl<'c, 'b, T: Read + Write> DataWriter<'c, 'b, T> {
         self.size.finish()
     }
 
+    /// Marks the session closed because the data phase cannot end cleanly:
+    /// the only way to drop a message once data started is to drop the
+    /// connection without the end marker.
+    pub(super) fn abandon(self) {
+        debug!("data phase abandoned; the session is closed");
+        self.client.state = State::Closed;
+    }
+
     /// Ends the data with CRLF `.` CRLF and writes out everything queued.
     pub(super) async fn finish(mut self) -> Result<(), Error<T::Error>> {
         let client = &mut *self.client;

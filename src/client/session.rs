@@ -89,6 +89,9 @@ impl<'b, T: Read + Write> Client<'b, T> {
 
         let greeting = client.read_reply(CommandKind::Greeting).await?;
         if greeting.code != ReplyCode::SERVICE_READY {
+            if !is_negative(greeting.code) {
+                return Err(client.unexpected(CommandKind::Greeting, &greeting));
+            }
             if greeting.code.is_permanent() {
                 // RFC 5321 section 3.1: a server that greets with 554 waits
                 // for QUIT before it closes the connection. The caller gets
@@ -138,10 +141,7 @@ impl<'b, T: Read + Write> Client<'b, T> {
 
         let not_recognised = matches!(reply.code.get(), 500 | 502);
         if self.protocol == Protocol::Lmtp || !not_recognised {
-            return Err(Error::Reply {
-                command: command.kind(),
-                reply,
-            });
+            return Err(self.refusal(command.kind(), reply));
         }
 
         // RFC 5321 section 3.2: a server without extensions replies 500 or
@@ -225,8 +225,30 @@ impl<'b, T: Read + Write> Client<'b, T> {
         if accept(reply.code) {
             Ok(reply)
         } else {
-            Err(Error::Reply { command, reply })
+            Err(self.refusal(command, reply))
         }
+    }
+
+    /// Turns a reply that does not fit `command` into an error: a 4yz or
+    /// 5yz reply is a refusal, any other code breaks the protocol.
+    pub(super) fn refusal(&mut self, command: CommandKind, reply: Reply) -> Error<T::Error> {
+        if is_negative(reply.code) {
+            Error::Reply { command, reply }
+        } else {
+            self.unexpected(command, &reply)
+        }
+    }
+
+    /// Closes the session after a positive or intermediate reply that does
+    /// not fit the command, such as 354 to MAIL or 250 to DATA: client and
+    /// server no longer agree on the state of the dialog.
+    pub(super) fn unexpected(&mut self, command: CommandKind, reply: &Reply) -> Error<T::Error> {
+        debug!("unexpected reply code {} to {}", reply.code, command);
+        self.state = State::Closed;
+        Error::Protocol(ProtocolError::UnexpectedCode {
+            command,
+            code: reply.code,
+        })
     }
 
     /// Reads one complete reply.
@@ -405,6 +427,11 @@ where
         (Ok(_), Err(e)) => Err(e),
         (Err(e), _) => Err(e),
     }
+}
+
+/// Returns true for 4yz and 5yz replies.
+pub(super) fn is_negative(code: ReplyCode) -> bool {
+    code.is_transient() || code.is_permanent()
 }
 
 /// Builds the kept form of a reply from its first line.

@@ -720,7 +720,7 @@ fn streamed_eight_bit_aborts_data() {
             let mut source: &[u8] = "plain line\r\nGrüße\r\n".as_bytes();
             with_session(io, &mut buf, &config(), async |client| {
                 let sent = client
-                    .send_reader(&envelope, &mut source, None, &mut results)
+                    .send_reader(&envelope, &mut source, BodyInfo::default(), &mut results)
                     .await;
                 assert!(!client.is_open());
                 sent
@@ -1053,5 +1053,215 @@ fn session_future_sizes_stay_bounded() {
     assert!(
         send_message_size <= 4096,
         "send_message session future is {send_message_size} bytes"
+    );
+}
+
+#[test]
+fn failing_body_writer_abandons_data() {
+    // The caller's body writer fails half-way: the session closes without
+    // the end marker and without QUIT, so the server drops the message.
+    let steps = [
+        S(GREETING),
+        C(EHLO),
+        S(EHLO_PLAIN),
+        C(b"MAIL FROM:<alert@client.example>\r\n"),
+        S(b"250 ok\r\n"),
+        C(b"RCPT TO:<a@example.org>\r\n"),
+        S(b"250 ok\r\n"),
+        C(b"DATA\r\n"),
+        S(b"354 go\r\n"),
+        Eof,
+    ];
+    transcript!(
+        steps,
+        |io| {
+            let mut buf = [0u8; MIN_BUFFER_LEN];
+            let mut results = [RecipientResult::NotAttempted; 1];
+            let envelope = Envelope::new("alert@client.example", &["a@example.org"]);
+            with_session(io, &mut buf, &config(), async |client| {
+                let sent = client
+                    .send_with(&envelope, BodyInfo::default(), &mut results, async |data| {
+                        data.write_all(b"Subject: reading\r\n\r\npressure: ")
+                            .await?;
+                        Err(Error::Body(embedded_io::ErrorKind::Other))
+                    })
+                    .await;
+                assert!(!client.is_open());
+                sent
+            })
+            .await
+        },
+        |result: OneResult, mock: &Mock| {
+            assert!(matches!(result, Err(Error::Body(_))), "{result:?}");
+            assert!(!mock.written().ends_with(b"\r\n.\r\n"));
+        }
+    );
+}
+
+#[test]
+fn transient_mail_refusal_stays_transient() {
+    // Over PIPELINING the RCPTs after a 451 to MAIL get 503: the recipients
+    // were never tried, so none may count as permanently refused.
+    let steps = [
+        S(GREETING),
+        C(EHLO),
+        S(b"250-mx.example.org\r\n250 PIPELINING\r\n"),
+        C(b"MAIL FROM:<alert@client.example>\r\nRCPT TO:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n"),
+        S(b"451 4.3.0 try later\r\n503 5.5.1 need MAIL command\r\n503 5.5.1 need MAIL command\r\n503 5.5.1 need MAIL command\r\n503 5.5.1 need MAIL command\r\n"),
+        C(b"RSET\r\n"),
+        S(b"250 ok\r\n"),
+        C(QUIT),
+        S(BYE),
+    ];
+    transcript!(
+        steps,
+        |io| {
+            let mut buf = [0u8; MIN_BUFFER_LEN];
+            let mut results = [RecipientResult::NotAttempted; 3];
+            let to = ["a@example.org", "b@example.org", "c@example.org"];
+            let envelope = Envelope::new("alert@client.example", &to);
+            let sent = with_session(io, &mut buf, &config(), async |client| {
+                client.send_slice(&envelope, b"x", &mut results).await
+            })
+            .await;
+            (sent, results)
+        },
+        |(sent, results): (OneResult, [RecipientResult; 3]), _: &Mock| {
+            let error = sent.unwrap_err();
+            assert!(error.is_transient(), "{error:?}");
+            assert!(
+                results.iter().all(|r| *r == RecipientResult::NotAttempted),
+                "{results:?}"
+            );
+            assert!(results.iter().all(RecipientResult::is_transient_failure));
+        }
+    );
+}
+
+#[test]
+fn pipelined_421_closes_without_quit() {
+    let steps = [
+        S(GREETING),
+        C(EHLO),
+        S(b"250-mx.example.org\r\n250 PIPELINING\r\n"),
+        C(b"MAIL FROM:<alert@client.example>\r\nRCPT TO:<a@example.org>\r\nDATA\r\n"),
+        S(b"250 ok\r\n421 4.4.2 closing\r\n"),
+        Eof,
+    ];
+    transcript!(steps, |io| send_one(io, b"x", true).await, check_421);
+}
+
+#[test]
+fn positive_reply_out_of_place_is_protocol_error() {
+    // A 2yz or 3yz reply that does not fit the command means client and
+    // server disagree on the dialog: the session closes without QUIT.
+    let mail = C(b"MAIL FROM:<alert@client.example>\r\n");
+    let rcpt = C(b"RCPT TO:<a@example.org>\r\n");
+    let ok = S(b"250 ok\r\n");
+    let scripts: [(&[Step], CommandKind); 4] = [
+        (&[S(b"250 not a greeting\r\n"), Eof], CommandKind::Greeting),
+        (
+            &[
+                S(GREETING),
+                C(EHLO),
+                S(EHLO_PLAIN),
+                mail,
+                S(b"354 go\r\n"),
+                Eof,
+            ],
+            CommandKind::Mail,
+        ),
+        (
+            &[
+                S(GREETING),
+                C(EHLO),
+                S(EHLO_PLAIN),
+                mail,
+                ok,
+                rcpt,
+                ok,
+                C(b"DATA\r\n"),
+                S(b"250 ok\r\n"),
+                Eof,
+            ],
+            CommandKind::Data,
+        ),
+        (
+            &[
+                S(GREETING),
+                C(EHLO),
+                S(EHLO_PLAIN),
+                mail,
+                ok,
+                rcpt,
+                ok,
+                C(b"DATA\r\n"),
+                S(b"354 go\r\n"),
+                C(b"x\r\n.\r\n"),
+                S(b"354 again\r\n"),
+                Eof,
+            ],
+            CommandKind::DataEnd,
+        ),
+    ];
+    for (steps, expected) in scripts {
+        transcript!(
+            steps,
+            |io| {
+                let mut buf = [0u8; MIN_BUFFER_LEN];
+                let mut results = [RecipientResult::NotAttempted; 1];
+                let envelope = Envelope::new("alert@client.example", &["a@example.org"]);
+                with_session(io, &mut buf, &config(), async |client| {
+                    client.send_slice(&envelope, b"x", &mut results).await
+                })
+                .await
+            },
+            |result: OneResult, _: &Mock| {
+                let error = result.unwrap_err();
+                let Error::Protocol(ProtocolError::UnexpectedCode { command, .. }) = error else {
+                    panic!("expected an unexpected-code error, got {error:?}");
+                };
+                assert_eq!(command, expected);
+                assert!(error.is_transient());
+            }
+        );
+    }
+}
+
+#[test]
+fn seven_bit_stream_declares_no_body() {
+    let steps = [
+        S(GREETING),
+        C(EHLO),
+        S(b"250-mx.example.org\r\n250 8BITMIME\r\n"),
+        C(b"MAIL FROM:<alert@client.example>\r\n"),
+        S(b"250 ok\r\n"),
+        C(b"RCPT TO:<a@example.org>\r\n"),
+        S(b"250 ok\r\n"),
+        C(b"DATA\r\n"),
+        S(b"354 go\r\n"),
+        C(b"plain\r\n.\r\n"),
+        S(b"250 ok\r\n"),
+        C(QUIT),
+        S(BYE),
+    ];
+    transcript!(
+        steps,
+        |io| {
+            let mut buf = [0u8; MIN_BUFFER_LEN];
+            let mut results = [RecipientResult::NotAttempted; 1];
+            let envelope = Envelope::new("alert@client.example", &["a@example.org"]);
+            let mut source: &[u8] = b"plain\r\n";
+            with_session(io, &mut buf, &config(), async |client| {
+                let info = BodyInfo::new(None, Content::SevenBit);
+                client
+                    .send_reader(&envelope, &mut source, info, &mut results)
+                    .await
+            })
+            .await
+        },
+        |result: OneResult, _: &Mock| {
+            result.unwrap();
+        }
     );
 }

@@ -6,7 +6,7 @@ use embedded_io_async::{Read, Write};
 use super::Envelope;
 use super::data::DataWriter;
 use super::error::{Error, InputError, Reply};
-use super::session::{Client, State};
+use super::session::{Client, State, is_negative};
 use super::{Protocol, ProtocolError};
 use crate::codec::address::{needs_smtputf8, validate_mailbox};
 use crate::codec::command::{BodyType, Command, CommandKind, MailParams};
@@ -97,15 +97,51 @@ pub struct Delivery {
     pub failed: usize,
 }
 
+/// Whether a streamed message contains bytes of 0x80 or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Content {
+    /// Every byte is below 0x80. No `BODY=` parameter is declared, and an
+    /// 8-bit byte in the stream aborts the data phase.
+    SevenBit,
+    /// The message has 8-bit bytes: the server must offer 8BITMIME, and
+    /// `BODY=8BITMIME` is declared.
+    EightBit,
+    /// Not known in advance: `BODY=8BITMIME` is declared when the server
+    /// offers 8BITMIME; otherwise an 8-bit byte aborts the data phase.
+    #[default]
+    Unknown,
+}
+
+/// Facts about a streamed message that the caller knows before sending it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BodyInfo {
+    /// Size in octets as RFC 1870 counts it (CRLF line endings, no stuffed
+    /// dots), when known. It is declared with `SIZE=` and checked against
+    /// the server's maximum before MAIL; [`crate::codec::dot::SizeCounter`]
+    /// computes it.
+    pub size: Option<u64>,
+    /// Whether the message has 8-bit bytes.
+    pub content: Content,
+}
+
+impl BodyInfo {
+    /// Creates the description of a message of known size and content.
+    pub const fn new(size: Option<u64>, content: Content) -> Self {
+        Self { size, content }
+    }
+}
+
 /// Policy for 8-bit bytes in a transaction's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EightBit {
-    /// The body was checked before MAIL and `MailParams::body` records the
-    /// result.
-    Checked,
-    /// The body is streamed: declare 8BITMIME when the server offers it,
-    /// otherwise abort the data phase at the first 8-bit byte.
-    Streamed,
+    /// 8-bit bytes may pass: the body was checked before MAIL, or
+    /// `BODY=8BITMIME` is declared.
+    Allowed,
+    /// The body is streamed and must stay 7-bit: an 8-bit byte aborts the
+    /// data phase.
+    SevenBitOnly,
 }
 
 impl<'b, T: Read + Write> Client<'b, T> {
@@ -138,7 +174,7 @@ impl<'b, T: Read + Write> Client<'b, T> {
         if eight_bit {
             params.body = Some(BodyType::EightBitMime);
         }
-        self.transaction(envelope, params, EightBit::Checked, results, async |data| {
+        self.transaction(envelope, params, EightBit::Allowed, results, async |data| {
             data.write_all(message).await
         })
         .await
@@ -147,46 +183,68 @@ impl<'b, T: Read + Write> Client<'b, T> {
     /// Sends a complete message read from `source` until its end, streaming
     /// it in buffer-sized writes.
     ///
-    /// `size` is the message size in octets when known; it is declared with
-    /// SIZE and checked against the server's maximum before MAIL. The body
-    /// is declared `BODY=8BITMIME` when the server offers it. Otherwise an
-    /// 8-bit byte in the source aborts the data phase with
-    /// [`InputError::EightBitNotSupported`] and closes the session without
-    /// the end marker, so the server never stores the partial message.
+    /// `info` gives the size, declared with SIZE and checked against the
+    /// server's maximum before MAIL, and whether the message has 8-bit
+    /// bytes (see [`Content`]). An 8-bit byte in a stream that must stay
+    /// 7-bit aborts the data phase with [`InputError::EightBitNotSupported`]
+    /// and closes the session without the end marker, so the server never
+    /// stores the partial message.
     pub async fn send_reader<R: Read>(
         &mut self,
         envelope: &Envelope<'_>,
         source: &mut R,
-        size: Option<u64>,
+        info: BodyInfo,
         results: &mut [RecipientResult],
     ) -> Result<Delivery, Error<T::Error>> {
-        let params = self.mail_params(envelope, size)?;
-        self.transaction(
-            envelope,
-            params,
-            EightBit::Streamed,
-            results,
-            async |data| data.write_from(source).await,
-        )
+        let (params, eight_bit) = self.streamed_params(envelope, info)?;
+        self.transaction(envelope, params, eight_bit, results, async |data| {
+            data.write_from(source).await
+        })
         .await
     }
 
     /// Sends a message that `write_body` writes through a [`DataWriter`].
     ///
     /// Size and 8-bit rules are those of [`send_reader`](Self::send_reader).
+    /// When `write_body` returns an error, for example because a sensor
+    /// read failed half-way, the data phase is abandoned: the session
+    /// closes without the end marker, so the server discards the partial
+    /// message, and the error is returned as it is.
     pub async fn send_with<F>(
         &mut self,
         envelope: &Envelope<'_>,
-        size: Option<u64>,
+        info: BodyInfo,
         results: &mut [RecipientResult],
         write_body: F,
     ) -> Result<Delivery, Error<T::Error>>
     where
         F: for<'w, 'c> AsyncFnOnce(&'w mut DataWriter<'c, 'b, T>) -> Result<(), Error<T::Error>>,
     {
-        let params = self.mail_params(envelope, size)?;
-        self.transaction(envelope, params, EightBit::Streamed, results, write_body)
+        let (params, eight_bit) = self.streamed_params(envelope, info)?;
+        self.transaction(envelope, params, eight_bit, results, write_body)
             .await
+    }
+
+    /// Builds the MAIL parameters and 8-bit policy of a streamed message.
+    fn streamed_params(
+        &self,
+        envelope: &Envelope<'_>,
+        info: BodyInfo,
+    ) -> Result<(MailParams, EightBit), Error<T::Error>> {
+        let mut params = self.mail_params(envelope, info.size)?;
+        let eight_bit_mime = self.extensions().contains(Extension::EightBitMime);
+        let eight_bit = match info.content {
+            Content::SevenBit => EightBit::SevenBitOnly,
+            Content::EightBit if !eight_bit_mime => {
+                return Err(InputError::EightBitNotSupported.into());
+            }
+            Content::EightBit | Content::Unknown if eight_bit_mime => {
+                params.body = Some(BodyType::EightBitMime);
+                EightBit::Allowed
+            }
+            Content::Unknown | Content::EightBit => EightBit::SevenBitOnly,
+        };
+        Ok((params, eight_bit))
     }
 
     /// Composes a text message from `headers` and `text` and sends it.
@@ -216,7 +274,7 @@ impl<'b, T: Read + Write> Client<'b, T> {
         if encoding == TransferEncoding::EightBit {
             params.body = Some(BodyType::EightBitMime);
         }
-        self.transaction(envelope, params, EightBit::Checked, results, async |data| {
+        self.transaction(envelope, params, EightBit::Allowed, results, async |data| {
             data.write_headers(&mut header_encoder).await?;
             match encoding {
                 TransferEncoding::QuotedPrintable => data.write_quoted_printable(text).await,
@@ -270,7 +328,7 @@ impl<'b, T: Read + Write> Client<'b, T> {
     async fn transaction<F>(
         &mut self,
         envelope: &Envelope<'_>,
-        mut params: MailParams,
+        params: MailParams,
         eight_bit: EightBit,
         results: &mut [RecipientResult],
         write_body: F,
@@ -289,15 +347,7 @@ impl<'b, T: Read + Write> Client<'b, T> {
         };
         results.fill(RecipientResult::NotAttempted);
 
-        let eight_bit_mime = self.extensions().contains(Extension::EightBitMime);
-        let seven_bit_only = match eight_bit {
-            EightBit::Checked => false,
-            EightBit::Streamed if eight_bit_mime => {
-                params.body = Some(BodyType::EightBitMime);
-                false
-            }
-            EightBit::Streamed => true,
-        };
+        let seven_bit_only = eight_bit == EightBit::SevenBitOnly;
 
         let accepted = if self.extensions().contains(Extension::Pipelining) {
             self.envelope_pipelined(envelope, params, results).await?
@@ -307,7 +357,10 @@ impl<'b, T: Read + Write> Client<'b, T> {
         debug_assert!(accepted > 0);
 
         let mut data = DataWriter::new(self, seven_bit_only);
-        write_body(&mut data).await?;
+        if let Err(e) = write_body(&mut data).await {
+            data.abandon();
+            return Err(e);
+        }
         data.finish().await?;
 
         match self.protocol {
@@ -337,38 +390,45 @@ impl<'b, T: Read + Write> Client<'b, T> {
         self.flush().await?;
 
         let mail = self.read_reply(CommandKind::Mail).await?;
+        let mail_accepted =
+            self.verdict(CommandKind::Mail, &mail, ReplyCode::is_positive_completion)?;
         let mut accepted = 0;
         for result in results.iter_mut() {
             let reply = self.read_reply(CommandKind::Rcpt).await?;
-            *result = rcpt_result(&reply, mail.code.is_positive_completion());
-            if result_is_accepted(result) {
+            if !mail_accepted {
+                // After a refused MAIL the RCPT replies are sequence errors
+                // (503), not a verdict on the recipient: it was never
+                // really attempted, and a transient MAIL refusal must not
+                // turn into a permanent recipient failure.
+                continue;
+            }
+            let ok = self.verdict(CommandKind::Rcpt, &reply, ReplyCode::is_positive_completion)?;
+            *result = rcpt_result(&reply, ok);
+            if ok {
                 accepted += 1;
             }
         }
         let data = self.read_reply(CommandKind::Data).await?;
 
-        let refusal = if !mail.code.is_positive_completion() {
-            Some(Error::Reply {
+        let refusal = if !mail_accepted {
+            Error::Reply {
                 command: CommandKind::Mail,
                 reply: mail,
-            })
+            }
         } else if accepted == 0 {
-            Some(Error::NoRecipientAccepted {
+            Error::NoRecipientAccepted {
                 transient: results.iter().any(RecipientResult::is_transient_failure),
-            })
-        } else if data.code != ReplyCode::START_MAIL_INPUT {
+            }
+        } else if self.verdict(CommandKind::Data, &data, is_start_mail_input)? {
+            return Ok(accepted);
+        } else {
             mark_accepted_failed(results, ReplyStatus::from(&data));
-            Some(Error::Reply {
+            Error::Reply {
                 command: CommandKind::Data,
                 reply: data.clone(),
-            })
-        } else {
-            None
+            }
         };
 
-        let Some(refusal) = refusal else {
-            return Ok(accepted);
-        };
         if data.code == ReplyCode::START_MAIL_INPUT {
             // The server started the data phase although the transaction
             // failed. The end marker alone closes it, and its reply does not
@@ -393,7 +453,7 @@ impl<'b, T: Read + Write> Client<'b, T> {
         .await?;
         self.flush().await?;
         let mail = self.read_reply(CommandKind::Mail).await?;
-        if !mail.code.is_positive_completion() {
+        if !self.verdict(CommandKind::Mail, &mail, ReplyCode::is_positive_completion)? {
             self.reset_after_failure().await;
             return Err(Error::Reply {
                 command: CommandKind::Mail,
@@ -406,8 +466,9 @@ impl<'b, T: Read + Write> Client<'b, T> {
             self.write_command(&Command::Rcpt { to }).await?;
             self.flush().await?;
             let reply = self.read_reply(CommandKind::Rcpt).await?;
-            *result = rcpt_result(&reply, true);
-            if result_is_accepted(result) {
+            let ok = self.verdict(CommandKind::Rcpt, &reply, ReplyCode::is_positive_completion)?;
+            *result = rcpt_result(&reply, ok);
+            if ok {
                 accepted += 1;
             }
         }
@@ -421,7 +482,7 @@ impl<'b, T: Read + Write> Client<'b, T> {
         self.write_command(&Command::Data).await?;
         self.flush().await?;
         let data = self.read_reply(CommandKind::Data).await?;
-        if data.code != ReplyCode::START_MAIL_INPUT {
+        if !self.verdict(CommandKind::Data, &data, is_start_mail_input)? {
             mark_accepted_failed(results, ReplyStatus::from(&data));
             self.reset_after_failure().await;
             return Err(Error::Reply {
@@ -438,12 +499,16 @@ impl<'b, T: Read + Write> Client<'b, T> {
         results: &mut [RecipientResult],
     ) -> Result<Delivery, Error<T::Error>> {
         let reply = self.read_reply(CommandKind::DataEnd).await?;
+        let ok = self.verdict(
+            CommandKind::DataEnd,
+            &reply,
+            ReplyCode::is_positive_completion,
+        )?;
         let status = ReplyStatus::from(&reply);
         let mut delivery = Delivery {
             delivered: 0,
             failed: 0,
         };
-        let ok = reply.code.is_positive_completion();
         for result in results.iter_mut() {
             if let RecipientResult::Accepted(_) = result {
                 if ok {
@@ -493,12 +558,23 @@ impl<'b, T: Read + Write> Client<'b, T> {
                 delivery.failed += 1;
                 continue;
             }
-            match self.read_reply(CommandKind::DataEnd).await {
-                Ok(reply) if reply.code.is_positive_completion() => {
+            let read = self.read_reply(CommandKind::DataEnd).await;
+            let read = match read {
+                Ok(reply) => self
+                    .verdict(
+                        CommandKind::DataEnd,
+                        &reply,
+                        ReplyCode::is_positive_completion,
+                    )
+                    .map(|ok| (reply, ok)),
+                Err(e) => Err(e),
+            };
+            match read {
+                Ok((reply, true)) => {
                     *result = RecipientResult::Delivered(ReplyStatus::from(&reply));
                     delivery.delivered += 1;
                 }
-                Ok(reply) => {
+                Ok((reply, false)) => {
                     *result = RecipientResult::Failed(Some(ReplyStatus::from(&reply)));
                     delivery.failed += 1;
                     first_failure.get_or_insert(reply);
@@ -530,6 +606,24 @@ impl<'b, T: Read + Write> Client<'b, T> {
         }
     }
 
+    /// Returns whether `reply` accepts `command`: true when `accept` takes
+    /// its code, false for a 4yz or 5yz refusal, and a protocol error that
+    /// closes the session for any other code.
+    fn verdict(
+        &mut self,
+        command: CommandKind,
+        reply: &Reply,
+        accept: fn(ReplyCode) -> bool,
+    ) -> Result<bool, Error<T::Error>> {
+        if accept(reply.code) {
+            Ok(true)
+        } else if is_negative(reply.code) {
+            Ok(false)
+        } else {
+            Err(self.unexpected(command, reply))
+        }
+    }
+
     /// Ends a data phase the server opened for a failed transaction.
     async fn send_empty_data(&mut self) -> Result<(), Error<T::Error>> {
         let mut stuffer = DotStuffer::new();
@@ -555,15 +649,17 @@ impl<'b, T: Read + Write> Client<'b, T> {
     }
 }
 
-fn rcpt_result(reply: &Reply, mail_accepted: bool) -> RecipientResult {
+fn rcpt_result(reply: &Reply, accepted: bool) -> RecipientResult {
     let status = ReplyStatus::from(reply);
-    // After a refused MAIL the RCPT replies are usually 503 (bad sequence),
-    // not a verdict on the recipient, but they are the server's reply to it.
-    if mail_accepted && reply.code.is_positive_completion() {
+    if accepted {
         RecipientResult::Accepted(status)
     } else {
         RecipientResult::Rejected(status)
     }
+}
+
+fn is_start_mail_input(code: ReplyCode) -> bool {
+    code == ReplyCode::START_MAIL_INPUT
 }
 
 fn result_is_accepted(result: &RecipientResult) -> bool {

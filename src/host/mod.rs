@@ -19,7 +19,7 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -36,20 +36,33 @@ pub use tokio_transport::{TokioStream, connect_tokio};
 pub type StdStream = Blocking<HostStream>;
 
 /// A connected std TCP stream implementing the blocking `embedded_io`
-/// traits.
+/// traits, with a deadline for each reply.
 ///
-/// A read or write that exceeds its socket timeout fails with
-/// `io::ErrorKind::TimedOut`. On Unix std reports such a timeout as
-/// `WouldBlock`, which would read as if the socket were non-blocking.
+/// The socket's read timeout bounds the whole wait for a reply, counted
+/// from the last write (or from creation, for the greeting), not each
+/// read. A server that sends one byte at a time therefore cannot hold the
+/// session longer than the timeout. A write that exceeds the socket's
+/// write timeout fails too. Both fail with `io::ErrorKind::TimedOut`; on
+/// Unix std reports a socket timeout as `WouldBlock`, which would read as
+/// if the socket were non-blocking.
 #[derive(Debug)]
 pub struct HostStream {
     stream: TcpStream,
+    reply_timeout: Option<Duration>,
+    deadline: Option<Instant>,
 }
 
 impl HostStream {
-    /// Wraps a connected stream, keeping its timeouts.
+    /// Wraps a connected stream. Its read timeout, if set, becomes the
+    /// reply timeout, and the deadline for the first reply starts now.
     pub fn new(stream: TcpStream) -> Self {
-        Self { stream }
+        let reply_timeout = stream.read_timeout().ok().flatten();
+        let deadline = reply_timeout.map(|timeout| Instant::now() + timeout);
+        Self {
+            stream,
+            reply_timeout,
+            deadline,
+        }
     }
 
     /// Returns the underlying stream, for example to read its local address.
@@ -63,9 +76,13 @@ impl HostStream {
     }
 }
 
+fn timed_out(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, std::format!("{what} timed out"))
+}
+
 fn map_timeout(e: io::Error, what: &str) -> io::Error {
     if e.kind() == io::ErrorKind::WouldBlock {
-        io::Error::new(io::ErrorKind::TimedOut, std::format!("{what} timed out"))
+        timed_out(what)
     } else {
         e
     }
@@ -77,14 +94,26 @@ impl embedded_io::ErrorType for HostStream {
 
 impl embedded_io::Read for HostStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        io::Read::read(&mut self.stream, buf).map_err(|e| map_timeout(e, "read from the SMTP peer"))
+        const WHAT: &str = "waiting for the SMTP peer's reply";
+        if let Some(deadline) = self.deadline {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(timed_out(WHAT));
+            }
+            self.stream.set_read_timeout(Some(remaining))?;
+        }
+        io::Read::read(&mut self.stream, buf).map_err(|e| map_timeout(e, WHAT))
     }
 }
 
 impl embedded_io::Write for HostStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        io::Write::write(&mut self.stream, buf)
-            .map_err(|e| map_timeout(e, "write to the SMTP peer"))
+        let written = io::Write::write(&mut self.stream, buf)
+            .map_err(|e| map_timeout(e, "write to the SMTP peer"))?;
+        // The client writes before it waits for a reply, so the reply's
+        // deadline counts from the last write.
+        self.deadline = self.reply_timeout.map(|timeout| Instant::now() + timeout);
+        Ok(written)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -151,22 +180,30 @@ pub fn connect(server: &str, options: &ConnectOptions) -> io::Result<StdStream> 
 /// Connects like [`connect`] and returns the configured std stream.
 pub fn connect_std(server: &str, options: &ConnectOptions) -> io::Result<TcpStream> {
     let addresses = resolve(server)?;
-    let mut last_error = io::Error::new(
-        io::ErrorKind::NotFound,
-        std::format!("{server} resolved to no address"),
-    );
+    let mut last_error = None;
+    let mut skipped_family = false;
     for address in addresses {
         if let Some(source) = options.source_address
             && source.is_ipv4() != address.is_ipv4()
         {
+            skipped_family = true;
             continue;
         }
         match connect_one(address, options) {
             Ok(stream) => return Ok(stream),
-            Err(e) => last_error = e,
+            Err(e) => last_error = Some(e),
         }
     }
-    Err(last_error)
+    Err(last_error.unwrap_or_else(|| match options.source_address {
+        Some(source) if skipped_family => io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            std::format!("no address of {server} has the IP version of source address {source}"),
+        ),
+        _ => io::Error::new(
+            io::ErrorKind::NotFound,
+            std::format!("{server} resolved to no address"),
+        ),
+    }))
 }
 
 /// Resolves `host:port`, or `host` with port 25, to socket addresses.

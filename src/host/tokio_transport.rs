@@ -14,6 +14,9 @@ pub struct TokioStream {
     inner: FromTokio<TcpStream>,
     read_timeout: Duration,
     write_timeout: Duration,
+    /// End of the wait for the current reply: the read timeout bounds the
+    /// whole reply, counted from the last write, not each read.
+    deadline: tokio::time::Instant,
 }
 
 /// Connects like [`super::connect`] and returns an async transport.
@@ -35,6 +38,7 @@ pub async fn connect_tokio(server: &str, options: &ConnectOptions) -> io::Result
         inner: FromTokio::new(stream),
         read_timeout: options.read_timeout,
         write_timeout: options.write_timeout,
+        deadline: tokio::time::Instant::now() + options.read_timeout,
     })
 }
 
@@ -64,23 +68,23 @@ impl embedded_io::ErrorType for TokioStream {
 
 impl embedded_io_async::Read for TokioStream {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, io::Error> {
-        tokio::time::timeout(
-            self.read_timeout,
-            embedded_io_async::Read::read(&mut self.inner, buf),
-        )
-        .await
-        .map_err(|_| timed_out())?
+        let read = embedded_io_async::Read::read(&mut self.inner, buf);
+        tokio::time::timeout_at(self.deadline, read)
+            .await
+            .map_err(|_| timed_out())?
     }
 }
 
 impl embedded_io_async::Write for TokioStream {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, io::Error> {
-        tokio::time::timeout(
+        let written = tokio::time::timeout(
             self.write_timeout,
             embedded_io_async::Write::write(&mut self.inner, buf),
         )
         .await
-        .map_err(|_| timed_out())?
+        .map_err(|_| timed_out())??;
+        self.deadline = tokio::time::Instant::now() + self.read_timeout;
+        Ok(written)
     }
 
     async fn flush(&mut self) -> Result<(), io::Error> {
