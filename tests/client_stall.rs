@@ -92,10 +92,9 @@ fn stall_after_354_times_out() {
     server.join().unwrap();
 }
 
-#[test]
-fn dripping_reply_times_out() {
-    // One byte every 50 ms: each read succeeds long before the timeout,
-    // but the whole greeting would take 2.5 s.
+/// Starts a server that sends its greeting one byte every 50 ms: each read
+/// succeeds long before the timeout, but the whole greeting takes 2.5 s.
+fn spawn_dripping_server() -> (String, std::thread::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let server = std::thread::spawn(move || {
@@ -107,6 +106,12 @@ fn dripping_reply_times_out() {
             std::thread::sleep(Duration::from_millis(50));
         }
     });
+    (address, server)
+}
+
+#[test]
+fn dripping_reply_times_out() {
+    let (address, server) = spawn_dripping_server();
 
     let started = Instant::now();
     let stream = connect(&address, &ConnectOptions::default().with_timeout(TIMEOUT)).unwrap();
@@ -133,17 +138,7 @@ fn dripping_reply_times_out() {
 #[cfg(feature = "tokio")]
 #[test]
 fn dripping_reply_times_out_on_tokio() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    let server = std::thread::spawn(move || {
-        let (mut socket, _) = listener.accept().unwrap();
-        for byte in b"220 drip.test ESMTP greeting sent one byte at a time\r\n" {
-            if socket.write_all(&[*byte]).is_err() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    });
+    let (address, server) = spawn_dripping_server();
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
