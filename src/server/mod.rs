@@ -47,6 +47,8 @@ pub const MIN_BUFFER_LEN: usize = 2 * MAX_COMMAND_LINE + REPLY_BUFFER_LEN;
 pub const MAX_HOSTNAME: usize = 255;
 
 /// Server settings.
+///
+/// Zero in any of the four limits means no limit.
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Config<'a> {
@@ -59,15 +61,18 @@ pub struct Config<'a> {
     pub max_size: u64,
     /// Maximum accepted recipients per message; more get 452 4.5.3. RFC 5321
     /// section 4.5.3.1.8 requires at least 100 (the default); a small device
-    /// may set fewer.
+    /// may set fewer. Zero means no limit.
     pub max_recipients: usize,
     /// Number of protocol errors (replies 500, 501, 503 and 555) after which
-    /// the server sends 421 and closes. Default 20.
+    /// the server sends 421 and closes. Default 20. Zero means no limit, so
+    /// only the transport's timeouts end a session that sends nothing but
+    /// errors.
     pub max_errors: u32,
     /// Maximum length of a text line in message data including CRLF and not
     /// counting a dot added for transparency. A message with a longer line
     /// is read to its end and rejected with 500. Default [`MAX_TEXT_LINE`]
-    /// (1000, RFC 5321 section 4.5.3.1.6); `usize::MAX` accepts any length.
+    /// (1000, RFC 5321 section 4.5.3.1.6). Zero or `usize::MAX` accepts any
+    /// length.
     pub max_line_length: usize,
     /// Treatment of a bare LF or bare CR in message data. Default: the
     /// message is rejected with 554 5.6.0 after its end. Neither ever ends a

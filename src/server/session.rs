@@ -118,7 +118,7 @@ where
                 }
             };
 
-            if self.errors >= self.config.max_errors {
+            if self.config.max_errors != 0 && self.errors >= self.config.max_errors {
                 debug!("closing after {} protocol errors", self.errors);
                 self.reply(
                     421,
@@ -388,7 +388,8 @@ where
                 }
             };
         }
-        if recipients >= self.config.max_recipients {
+        let max_recipients = self.config.max_recipients;
+        if max_recipients != 0 && recipients >= max_recipients {
             return self.reply(452, code(4, 5, 3), &"Too many recipients").await;
         }
         if !path.is_ascii() && !smtputf8 {
@@ -425,8 +426,11 @@ where
         // The 354 must reach the client before it sends the data.
         self.output.flush(self.transport).await?;
 
-        let mut decoder =
-            Unstuffer::new(self.config.bare_line_endings, self.config.max_line_length);
+        let max_line = match self.config.max_line_length {
+            0 => usize::MAX,
+            limit => limit,
+        };
+        let mut decoder = Unstuffer::new(self.config.bare_line_endings, max_line);
         let mut size: u64 = 0;
         let mut refusal = None;
         loop {

@@ -792,6 +792,55 @@ fn error_flood_closes_with_421() {
 }
 
 #[test]
+fn max_errors_zero_means_no_limit() {
+    let config = Config {
+        max_errors: 0,
+        ..Config::new(HOST)
+    };
+    let input = [
+        b"EHLO x\r\n".to_vec(),
+        b"FOO\r\n".repeat(30),
+        b"NOOP\r\n".to_vec(),
+    ]
+    .concat();
+    let t = transcript_with(&config, &input);
+    let mut expected = vec!["220", "250"];
+    expected.extend([" 500"; 30].map(|c| &c[1..]));
+    expected.push("250");
+    assert_eq!(t.codes(), expected);
+    assert!(!t.output.contains("421"));
+    assert_eq!(t.ended, Ok(Ended::Closed));
+}
+
+#[test]
+fn max_recipients_zero_means_no_limit() {
+    let config = Config {
+        max_recipients: 0,
+        ..Config::new(HOST)
+    };
+    let input = b"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<r1@d>\r\nRCPT TO:<r2@d>\r\nRCPT TO:<r3@d>\r\nDATA\r\nm\r\n.\r\n";
+    let t = transcript_with(&config, input);
+    assert_eq!(
+        t.codes(),
+        ["220", "250", "250", "250", "250", "250", "354", "250"]
+    );
+    assert_eq!(t.count(&Event::Rcpt("r3@d".into())), 1);
+    assert_eq!(t.count(&Event::Delivered), 1);
+}
+
+#[test]
+fn max_line_length_zero_means_no_limit() {
+    let config = Config {
+        max_line_length: 0,
+        ..Config::new(HOST)
+    };
+    let body = [vec![b'z'; 5000], b"\r\n.\r\n".to_vec()].concat();
+    let t = transcript_chunked(&config, &message_session(&body));
+    assert_eq!(t.codes(), ["220", "250", "250", "250", "354", "250", "221"]);
+    assert_eq!(t.count(&Event::Delivered), 1);
+}
+
+#[test]
 fn starttls_not_offered_then_rset() {
     let t = transcript(b"EHLO x\r\nSTARTTLS\r\nRSET\r\n");
     assert!(!t.output.contains("STARTTLS\r\n"));
