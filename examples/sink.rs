@@ -22,8 +22,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use embedded_smtp::codec::validate_domain;
 use embedded_smtp::host::listener::{self, ListenerConfig, Service, SessionResult};
-use embedded_smtp::server::{Config, Handler, MailParameters, Reject};
+use embedded_smtp::server::{Config, EnhancedCode, Handler, MailParameters, Reject};
 
 const USAGE: &str = "usage: sink --listen ADDR:PORT [--max-size BYTES] [--max-recipients N] \
                      [--hostname NAME] [--maildir DIR]";
@@ -161,6 +162,13 @@ fn main() {
         }
     }
 }
+
+/// Reply to an EHLO or HELO name that is not a domain or address literal.
+const INVALID_CLIENT_NAME: Reject = Reject::new(
+    501,
+    Some(EnhancedCode::new(5, 5, 4)),
+    "Invalid domain: expected a domain or an address literal",
+);
 
 /// Shared state of all sessions.
 struct Sink {
@@ -314,6 +322,16 @@ impl Delivery<'_> {
 
 impl Handler for Delivery<'_> {
     async fn hello(&mut self, name: &str, extended: bool) -> Result<(), Reject> {
+        // The server checks the name too. Checking it again here keeps
+        // anything that could end or fake a part of the `Received` header
+        // out of it, whatever the server lets through.
+        if let Err(e) = validate_domain(name) {
+            eprintln!(
+                "sink: {}: greeting rejected, invalid name {name:?}: {e}",
+                self.peer
+            );
+            return Err(INVALID_CLIENT_NAME);
+        }
         self.client_name = name.to_string();
         self.extended = extended;
         Ok(())

@@ -154,8 +154,11 @@ impl Reject {
 // `Send` bound on these futures does not matter here.
 #[allow(async_fn_in_trait)]
 pub trait Handler {
-    /// Called for a successful EHLO (`extended` true) or HELO. An `Err`
-    /// rejects the greeting and the client stays ungreeted.
+    /// Called for a successful EHLO (`extended` true) or HELO. `name` is the
+    /// client's ASCII domain or address literal, already checked against
+    /// RFC 5321 section 4.1.2, so it contains no spaces, controls, `;` or
+    /// parentheses. An `Err` rejects the greeting and the client stays
+    /// ungreeted.
     async fn hello(&mut self, name: &str, extended: bool) -> Result<(), Reject> {
         let _ = (name, extended);
         Ok(())

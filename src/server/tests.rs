@@ -420,6 +420,57 @@ fn greeting_needs_argument() {
 }
 
 #[test]
+fn greeting_with_two_names_rejected() {
+    let t = transcript(b"HELO x y\r\nEHLO a b\r\n");
+    assert_eq!(t.codes(), ["220", "501", "501"]);
+    let expected = "501 Syntax error: expected one domain or address literal, \
+                    found more than one argument";
+    assert_eq!(t.lines()[1], expected);
+    assert_eq!(t.lines()[2], expected);
+    assert!(t.events.is_empty(), "{:?}", t.events);
+}
+
+#[test]
+fn greeting_name_must_be_domain() {
+    let names: [&[u8]; 6] = [
+        b"x;by-evil.example",
+        b"trusted.example)by(mx.bank.example;",
+        b"x(comment)",
+        b"-bad-",
+        "\u{fc}.example".as_bytes(),
+        b"[192.0.2.300]",
+    ];
+    for name in names {
+        let input = [
+            b"EHLO ",
+            name,
+            b"\r\nMAIL FROM:<a@b>\r\nEHLO [192.0.2.1]\r\n",
+        ]
+        .concat();
+        let t = transcript(&input);
+        let shown = String::from_utf8_lossy(name);
+        assert_eq!(t.codes(), ["220", "501", "503", "250"], "{shown}");
+        assert!(
+            t.lines()[1].starts_with("501 Syntax error: invalid domain: "),
+            "{shown}: {}",
+            t.lines()[1]
+        );
+        assert_eq!(
+            t.events,
+            [Event::Hello("[192.0.2.1]".into(), true)],
+            "{shown}"
+        );
+    }
+
+    let long_name = format!("EHLO {}.example\r\n", "d".repeat(250));
+    let t = transcript(long_name.as_bytes());
+    assert_eq!(
+        t.lines()[1],
+        "501 Syntax error: invalid domain: domain is longer than 255 octets"
+    );
+}
+
+#[test]
 fn rejected_greeting_leaves_client_ungreeted() {
     let t = transcript(b"EHLO rejected.example\r\nMAIL FROM:<a@b>\r\n");
     assert_eq!(t.codes(), ["220", "550", "503"]);

@@ -5,14 +5,17 @@
 use core::fmt;
 
 use super::path::{PathError, parse_path};
+use crate::codec::address::{AddressError, validate_domain};
 
 /// One parsed command line. Text fields borrow from the line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Command<'a> {
-    /// `EHLO domain`: the client asks for extensions.
+    /// `EHLO domain`: the client asks for extensions. The name is an ASCII
+    /// domain or address literal (RFC 5321 section 4.1.1.1).
     Ehlo(&'a str),
-    /// `HELO domain`: a plain SMTP session, no extensions.
+    /// `HELO domain`: a plain SMTP session, no extensions. The name is
+    /// checked as for EHLO.
     Helo(&'a str),
     /// `MAIL FROM:<reverse-path> [parameters]`. The path is empty for the
     /// null reverse-path `<>`.
@@ -68,6 +71,11 @@ pub enum CommandError {
     InvalidText,
     /// The path is malformed (reply 501 or 553).
     InvalidPath(PathError),
+    /// EHLO or HELO has more than one argument (reply 501).
+    TooManyArguments,
+    /// The EHLO or HELO argument is neither a domain nor an address literal
+    /// (reply 501, RFC 5321 section 4.1.2).
+    InvalidDomain(AddressError),
 }
 
 impl fmt::Display for CommandError {
@@ -83,6 +91,17 @@ impl fmt::Display for CommandError {
                 f.write_str("argument is not UTF-8 text without control characters")
             }
             Self::InvalidPath(e) => write!(f, "invalid path: {e}"),
+            Self::TooManyArguments => {
+                f.write_str("expected one domain or address literal, found more than one argument")
+            }
+            Self::InvalidDomain(AddressError::Syntax) => f.write_str(
+                "invalid domain: expected a domain such as client.example \
+                 or an address literal such as [192.0.2.1]",
+            ),
+            Self::InvalidDomain(AddressError::Utf8NotAllowed) => {
+                f.write_str("invalid domain: non-ASCII names must be sent as A-labels (xn--)")
+            }
+            Self::InvalidDomain(e) => write!(f, "invalid domain: {e}"),
         }
     }
 }
@@ -160,11 +179,14 @@ fn no_argument<'a>(argument: &str, command: Command<'a>) -> Result<Command<'a>, 
     }
 }
 
-/// Parses the EHLO/HELO argument: one word of printable characters.
+/// Parses the EHLO/HELO argument: one domain or address literal
+/// (RFC 5321 section 4.1.1.1), in ASCII because SMTPUTF8 is offered only
+/// in the EHLO reply.
 ///
-/// NOTE: the name is not checked against the Domain / address-literal
-/// grammar, because real clients send host names with underscores and
-/// RFC 5321 section 4.1.4 forbids refusing a session over the name.
+/// RFC 5321 section 4.1.2 asks for 501 when a label has a character other
+/// than a letter, digit or hyphen, so host names with `_` are rejected
+/// although some clients send them. Section 4.1.4 forbids refusing a name
+/// only for not matching the client's address, which this does not check.
 fn parse_domain_argument(argument: &str) -> Result<&str, CommandError> {
     let name = argument.trim_matches(' ');
     check_text(name)?;
@@ -172,8 +194,12 @@ fn parse_domain_argument(argument: &str) -> Result<&str, CommandError> {
         return Err(CommandError::MissingArgument);
     }
     if name.contains(' ') {
-        return Err(CommandError::UnexpectedArgument);
+        return Err(CommandError::TooManyArguments);
     }
+    if !name.is_ascii() {
+        return Err(CommandError::InvalidDomain(AddressError::Utf8NotAllowed));
+    }
+    validate_domain(name).map_err(CommandError::InvalidDomain)?;
     Ok(name)
 }
 
@@ -352,6 +378,7 @@ fn parse_size(value: &str) -> Result<u64, ParameterError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::string::ToString;
 
     fn mail(line: &str) -> (&str, &str) {
         match parse_command(line.as_bytes()) {
@@ -406,7 +433,11 @@ mod tests {
         );
         assert_eq!(
             parse_command(b"EHLO a b"),
-            Err(CommandError::UnexpectedArgument)
+            Err(CommandError::TooManyArguments)
+        );
+        assert_eq!(
+            parse_command(b"HELO x y"),
+            Err(CommandError::TooManyArguments)
         );
         assert_eq!(
             parse_command(b"EHLO [127.0.0.1]"),
@@ -416,6 +447,70 @@ mod tests {
         assert_eq!(
             parse_command(b"EHLO a\xffb"),
             Err(CommandError::InvalidText)
+        );
+    }
+
+    #[test]
+    fn greeting_names_checked_as_domains() {
+        let longest_label = "d".repeat(63);
+        let longest = std::format!(
+            "{longest_label}.{longest_label}.{longest_label}.{}",
+            "e".repeat(63)
+        );
+        for name in [
+            "client.example",
+            "x",
+            "localhost",
+            "xn--bcher-kva.example",
+            "[192.0.2.1]",
+            "[IPv6:2001:db8::1]",
+            longest.as_str(),
+        ] {
+            let line = std::format!("EHLO {name}");
+            assert_eq!(
+                parse_command(line.as_bytes()),
+                Ok(Command::Ehlo(name)),
+                "{name:?}"
+            );
+        }
+
+        let too_long = std::format!("{longest}e");
+        let long_label = std::format!("{}.example", "d".repeat(64));
+        let cases: &[(&str, AddressError)] = &[
+            ("x;by-evil.example", AddressError::Syntax),
+            ("x(comment)", AddressError::Syntax),
+            ("trusted.example)by(mx.bank.example;", AddressError::Syntax),
+            ("-bad-", AddressError::Syntax),
+            ("under_score.example", AddressError::Syntax),
+            ("host.", AddressError::Syntax),
+            ("a..b", AddressError::Syntax),
+            ("user@host", AddressError::Syntax),
+            ("[192.0.2.1", AddressError::Syntax),
+            ("[300.0.0.1]", AddressError::Syntax),
+            ("ü.example", AddressError::Utf8NotAllowed),
+            (too_long.as_str(), AddressError::DomainTooLong),
+            (long_label.as_str(), AddressError::LabelTooLong),
+        ];
+        for &(name, expected) in cases {
+            let line = std::format!("HELO {name}");
+            assert_eq!(
+                parse_command(line.as_bytes()),
+                Err(CommandError::InvalidDomain(expected)),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn greeting_error_texts() {
+        assert_eq!(
+            CommandError::TooManyArguments.to_string(),
+            "expected one domain or address literal, found more than one argument"
+        );
+        assert_eq!(
+            CommandError::InvalidDomain(AddressError::Syntax).to_string(),
+            "invalid domain: expected a domain such as client.example \
+             or an address literal such as [192.0.2.1]"
         );
     }
 

@@ -1,0 +1,183 @@
+//! The `sink` example as a program on 127.0.0.1, driven by a raw TCP
+//! client: what it stores in the Maildir, what it logs, and its command
+//! line.
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A running `sink` process with its log lines; killed when dropped.
+struct SinkProcess {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    addr: SocketAddr,
+    maildir: tempfile::TempDir,
+}
+
+impl SinkProcess {
+    fn start(extra_args: &[&str]) -> Self {
+        let maildir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(common::example("sink"))
+            .args(["--listen", "127.0.0.1:0", "--hostname", "sink.test"])
+            .arg("--maildir")
+            .arg(maildir.path())
+            .args(extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("failed to start the sink example");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let thread_log = Arc::clone(&log);
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                thread_log.lock().unwrap().push(line);
+            }
+        });
+        let mut sink = Self {
+            child,
+            log,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            maildir,
+        };
+        let listening = sink.wait_for_log("sink: listening on ");
+        let addr = listening
+            .trim_start_matches("sink: listening on ")
+            .split(',')
+            .next()
+            .unwrap();
+        sink.addr = addr.parse().unwrap();
+        sink
+    }
+
+    /// Waits up to 10 seconds for a log line containing `text` and
+    /// returns it.
+    fn wait_for_log(&self, text: &str) -> String {
+        self.wait_for_log_line(text, |line| line.contains(text))
+    }
+
+    fn wait_for_log_line(&self, description: &str, matches: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(line) = self.log.lock().unwrap().iter().find(|l| matches(l)) {
+                return line.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line matching {description:?} within 10 s; log:\n{}",
+                self.log().join("\n")
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn files(&self, sub: &str) -> Vec<PathBuf> {
+        list(&self.maildir.path().join(sub))
+    }
+}
+
+impl Drop for SinkProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn list(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Raw SMTP client that reads one reply at a time.
+struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Client {
+    fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut client = Self {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+        };
+        assert!(client.reply().starts_with("220 "));
+        client
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+    }
+
+    /// Reads one reply, all its lines, and returns its last line.
+    fn reply(&mut self) -> String {
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).unwrap();
+            assert!(line.len() >= 4, "short reply line {line:?}");
+            if line.as_bytes()[3] == b' ' {
+                return line.trim_end().to_string();
+            }
+        }
+    }
+
+    /// Sends one command line and returns the last line of its reply.
+    fn command(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n").as_bytes());
+        self.reply()
+    }
+}
+
+#[test]
+fn received_header_uses_checked_name() {
+    let sink = SinkProcess::start(&[]);
+    let mut client = Client::connect(sink.addr);
+    let forged = client.command("EHLO trusted.example)by(mx.bank.example;");
+    assert!(forged.starts_with("501 "), "{forged}");
+    assert!(
+        client
+            .command("MAIL FROM:<a@b.example>")
+            .starts_with("503 ")
+    );
+
+    assert!(client.command("EHLO client.example").starts_with("250 "));
+    assert!(
+        client
+            .command("MAIL FROM:<a@b.example>")
+            .starts_with("250 ")
+    );
+    assert!(client.command("RCPT TO:<c@d.example>").starts_with("250 "));
+    assert!(client.command("DATA").starts_with("354 "));
+    let stored = client.command("Subject: t\r\n\r\nbody\r\n.");
+    assert!(stored.starts_with("250 "), "{stored}");
+    assert!(client.command("QUIT").starts_with("221 "));
+
+    let messages = sink.files("new");
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let message = fs::read_to_string(&messages[0]).unwrap();
+    assert!(
+        message.contains("\r\nReceived: from client.example ([127.0.0.1])\r\n"),
+        "{message}"
+    );
+    assert!(!message.contains("bank"), "{message}");
+}
