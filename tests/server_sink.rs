@@ -65,6 +65,16 @@ impl SinkProcess {
         self.wait_for_log_line(text, |line| line.contains(text))
     }
 
+    /// Waits for the line that logs the end of the session from client
+    /// port `port`, whether it ended or failed.
+    fn wait_for_session_end(&self, port: u16) -> String {
+        let prefix = format!("sink: 127.0.0.1:{port}: session ");
+        self.wait_for_log_line(&prefix, |line| {
+            line.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.starts_with("ended") || rest.starts_with("failed"))
+        })
+    }
+
     fn wait_for_log_line(&self, description: &str, matches: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -86,6 +96,18 @@ impl SinkProcess {
 
     fn files(&self, sub: &str) -> Vec<PathBuf> {
         list(&self.maildir.path().join(sub))
+    }
+
+    /// Waits up to 10 seconds until `tmp/` holds at least one file.
+    fn wait_for_tmp_file(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.files("tmp").is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "no file appeared in tmp/ within 10 s"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -180,4 +202,54 @@ fn received_header_uses_checked_name() {
         "{message}"
     );
     assert!(!message.contains("bank"), "{message}");
+}
+
+/// Opens a transaction and sends `data` after DATA. With `read_354` false
+/// the 354 reply stays unread, so closing the socket sends a reset
+/// (RFC 1122 section 4.2.2.13) in place of a FIN.
+fn client_in_data(sink: &SinkProcess, data: &[u8], read_354: bool) -> Client {
+    let mut client = Client::connect(sink.addr);
+    assert!(client.command("EHLO client.example").starts_with("250 "));
+    assert!(
+        client
+            .command("MAIL FROM:<a@b.example>")
+            .starts_with("250 ")
+    );
+    assert!(client.command("RCPT TO:<c@d.example>").starts_with("250 "));
+    client.send(b"DATA\r\n");
+    if read_354 {
+        assert!(client.reply().starts_with("354 "));
+    }
+    client.send(data);
+    client
+}
+
+#[test]
+fn connection_lost_mid_data_leaves_nothing() {
+    let sink = SinkProcess::start(&[]);
+    // More than one session buffer, so part of the message reaches the
+    // handler and a file exists under tmp/ before the connection drops.
+    let lines = [b"x".repeat(70), b"\r\n".to_vec()].concat().repeat(400);
+    let head = [b"Subject: half\r\n\r\n".to_vec(), lines].concat();
+    let endings: [&[u8]; 4] = [b"", b"last line", b".", b".\r"];
+
+    for ending in endings {
+        for read_354 in [true, false] {
+            let case = format!(
+                "ending {:?}, read 354: {read_354}",
+                String::from_utf8_lossy(ending)
+            );
+            let body = [&head[..], ending].concat();
+            let client = client_in_data(&sink, &body, read_354);
+            sink.wait_for_tmp_file();
+            let port = client.writer.local_addr().unwrap().port();
+            drop(client);
+
+            sink.wait_for_session_end(port);
+            let tmp = sink.files("tmp");
+            assert!(tmp.is_empty(), "{case}: tmp/ keeps {tmp:?}");
+            let new = sink.files("new");
+            assert!(new.is_empty(), "{case}: new/ keeps {new:?}");
+        }
+    }
 }
