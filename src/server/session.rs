@@ -356,6 +356,15 @@ where
                     .await?;
                 Ok(None)
             }
+            Err(ParameterError::NotImplemented) => {
+                self.error(
+                    555,
+                    code(5, 5, 4),
+                    &"BODY=BINARYMIME needs CHUNKING, which this server does not offer",
+                )
+                .await?;
+                Ok(None)
+            }
         }
     }
 

@@ -559,6 +559,35 @@ fn declared_size_over_maximum() {
 }
 
 #[test]
+fn size_above_u64_is_too_large() {
+    let t = transcript(
+        b"EHLO x\r\n\
+        MAIL FROM:<a@b> SIZE=99999999999999999999\r\n\
+        MAIL FROM:<a@b> SIZE=18446744073709551616\r\n\
+        MAIL FROM:<a@b> SIZE=123456789012345678901\r\n",
+    );
+    assert_eq!(t.codes(), ["220", "250", "552", "552", "501"]);
+    assert_eq!(
+        t.lines()[7],
+        "552 5.3.4 Message size exceeds the maximum of 10485760 octets"
+    );
+    assert_eq!(t.lines()[9], "501 5.5.4 Malformed parameter");
+    assert!(t.events.iter().all(|e| !matches!(e, Event::Mail(..))));
+}
+
+#[test]
+fn binarymime_not_implemented() {
+    let t = transcript(
+        b"EHLO x\r\nMAIL FROM:<a@b> BODY=BINARYMIME\r\nMAIL FROM:<a@b> BODY=8BITMIME\r\n",
+    );
+    assert_eq!(t.codes(), ["220", "250", "555", "250"]);
+    assert_eq!(
+        t.lines()[7],
+        "555 5.5.4 BODY=BINARYMIME needs CHUNKING, which this server does not offer"
+    );
+}
+
+#[test]
 fn size_zero_means_no_limit() {
     let config = Config {
         max_size: 0,

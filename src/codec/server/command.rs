@@ -293,6 +293,10 @@ pub enum ParameterError {
     /// A known keyword with a missing or invalid value, a repeated keyword,
     /// or an item that is not `keyword[=value]` (reply 501).
     Malformed,
+    /// A defined value that this server does not implement (reply 555,
+    /// RFC 5321 section 4.1.1.11): `BODY=BINARYMIME` (RFC 3030), which
+    /// needs the CHUNKING extension that is not offered.
+    NotImplemented,
 }
 
 impl fmt::Display for ParameterError {
@@ -300,6 +304,7 @@ impl fmt::Display for ParameterError {
         match self {
             Self::Unknown => f.write_str("parameter not recognized"),
             Self::Malformed => f.write_str("malformed parameter"),
+            Self::NotImplemented => f.write_str("parameter value not implemented"),
         }
     }
 }
@@ -320,7 +325,8 @@ pub enum BodyType {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MailParameters {
-    /// `SIZE=` in octets (RFC 1870 section 6).
+    /// `SIZE=` in octets (RFC 1870 section 6). A value of up to 20 digits
+    /// above `u64::MAX` is valid syntax and is stored as `u64::MAX`.
     pub size: Option<u64>,
     /// `BODY=`.
     pub body: Option<BodyType>,
@@ -350,6 +356,8 @@ impl MailParameters {
                     BodyType::SevenBit
                 } else if value.eq_ignore_ascii_case("8BITMIME") {
                     BodyType::EightBitMime
+                } else if value.eq_ignore_ascii_case("BINARYMIME") {
+                    return Err(ParameterError::NotImplemented);
                 } else {
                     return Err(ParameterError::Malformed);
                 };
@@ -367,12 +375,14 @@ impl MailParameters {
     }
 }
 
-/// Parses `size-value = 1*20DIGIT` (RFC 1870 section 6) into a u64.
+/// Parses `size-value = 1*20DIGIT` (RFC 1870 section 6) into a u64. Twenty
+/// digits can exceed `u64::MAX`; such a value saturates at `u64::MAX`, so
+/// it is over any configured maximum and gets 552, not a syntax error.
 fn parse_size(value: &str) -> Result<u64, ParameterError> {
     if value.is_empty() || value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ParameterError::Malformed);
     }
-    value.parse().map_err(|_| ParameterError::Malformed)
+    Ok(value.parse().unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -613,6 +623,15 @@ mod tests {
             parse("SIZE=18446744073709551615").map(|p| p.size),
             Ok(Some(u64::MAX))
         );
+        // Valid 20-digit values above u64::MAX saturate.
+        for value in ["18446744073709551616", "99999999999999999999"] {
+            let parameter = std::format!("SIZE={value}");
+            assert_eq!(
+                MailParameters::parse(Parameters(&parameter)).map(|p| p.size),
+                Ok(Some(u64::MAX)),
+                "{value}"
+            );
+        }
     }
 
     #[test]
@@ -625,11 +644,19 @@ mod tests {
         assert_eq!(parse("SIZE=abc"), Err(ParameterError::Malformed));
         assert_eq!(parse("SIZE=-1"), Err(ParameterError::Malformed));
         assert_eq!(
-            parse("SIZE=18446744073709551616"),
+            parse("SIZE=123456789012345678901"),
             Err(ParameterError::Malformed)
         );
         assert_eq!(parse("SIZE=1 SIZE=2"), Err(ParameterError::Malformed));
-        assert_eq!(parse("BODY=BINARYMIME"), Err(ParameterError::Malformed));
+        assert_eq!(
+            parse("BODY=BINARYMIME"),
+            Err(ParameterError::NotImplemented)
+        );
+        assert_eq!(
+            parse("body=binarymime"),
+            Err(ParameterError::NotImplemented)
+        );
+        assert_eq!(parse("BODY=9BIT"), Err(ParameterError::Malformed));
         assert_eq!(parse("SMTPUTF8=yes"), Err(ParameterError::Malformed));
         assert_eq!(parse("=x"), Err(ParameterError::Malformed));
         assert_eq!(parse("SIZE=1=2"), Err(ParameterError::Malformed));
