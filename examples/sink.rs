@@ -24,7 +24,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use embedded_smtp::codec::validate_domain;
 use embedded_smtp::host::listener::{self, ListenerConfig, Service, SessionResult};
-use embedded_smtp::server::{Config, EnhancedCode, Handler, MailParameters, Reject};
+use embedded_smtp::server::{
+    AbortReason, Config, EnhancedCode, Handler, MailParameters, MailRejection, Reject,
+};
 
 const USAGE: &str = "usage: sink --listen ADDR:PORT [--max-size BYTES] [--max-recipients N] \
                      [--hostname NAME] [--maildir DIR]";
@@ -384,13 +386,28 @@ impl Handler for Delivery<'_> {
         }
     }
 
-    async fn abort(&mut self) {
-        if self.file.is_some() {
-            eprintln!(
-                "sink: {}: message dropped before it was complete",
-                self.peer
-            );
-        }
+    async fn mail_rejected(
+        &mut self,
+        reverse_path: &str,
+        parameters: &MailParameters,
+        reason: MailRejection,
+    ) {
+        let declared = match parameters.size {
+            Some(size) => format!(", declared SIZE={size}"),
+            None => String::new(),
+        };
+        eprintln!(
+            "sink: {}: MAIL FROM:<{reverse_path}> rejected: {reason}{declared}",
+            self.peer
+        );
+    }
+
+    async fn abort(&mut self, reason: AbortReason) {
+        let octets = self.file.as_ref().map_or(0, |file| file.octets);
+        eprintln!(
+            "sink: {}: message from <{}> dropped after {octets} octets: {reason}",
+            self.peer, self.reverse_path
+        );
         self.discard();
     }
 }

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use embedded_smtp::host::listener::{self, ListenerConfig, Service, SessionResult};
-use embedded_smtp::server::{Config, Ended, Handler, MailParameters, Reject};
+use embedded_smtp::server::{AbortReason, Config, Ended, Handler, MailParameters, Reject};
 
 /// Records what every session's handler saw.
 #[derive(Clone, Default)]
@@ -51,8 +51,8 @@ impl Handler for Recorder {
         Ok(())
     }
 
-    async fn abort(&mut self) {
-        self.push("abort".into());
+    async fn abort(&mut self, reason: AbortReason) {
+        self.push(format!("abort: {reason}"));
     }
 }
 
@@ -150,7 +150,12 @@ fn stop_mid_data_aborts_transaction() {
     assert!(rest.is_empty(), "unexpected output {rest:?}");
     assert_eq!(
         recording.events(),
-        ["mail a@b", "rcpt c@d", "abort", "ended closed"]
+        [
+            "mail a@b",
+            "rcpt c@d",
+            "abort: connection closed before the end of data",
+            "ended closed"
+        ]
     );
 }
 

@@ -253,3 +253,87 @@ fn connection_lost_mid_data_leaves_nothing() {
         }
     }
 }
+
+#[test]
+fn rejected_messages_logged_with_reason() {
+    let sink = SinkProcess::start(&["--max-size", "1000"]);
+    let mut client = Client::connect(sink.addr);
+    assert!(client.command("EHLO client.example").starts_with("250 "));
+
+    let declared = client.command("MAIL FROM:<big@b.example> SIZE=5000");
+    assert!(declared.starts_with("552 5.3.4 "), "{declared}");
+    sink.wait_for_log(
+        "MAIL FROM:<big@b.example> rejected: declared size over the maximum, \
+         rejected with 552, declared SIZE=5000",
+    );
+
+    let cases: [(&str, Vec<u8>, &str, &str); 3] = [
+        (
+            "over@b.example",
+            [b"x".repeat(998), b"\r\n".to_vec()].concat().repeat(2),
+            "552 5.3.4 ",
+            "message over the maximum size, rejected with 552",
+        ),
+        (
+            "bare@b.example",
+            b"Subject: x\n\nbare line feed\r\n".to_vec(),
+            "554 5.6.0 ",
+            "bare LF or bare CR in the data, rejected with 554",
+        ),
+        (
+            "long@b.example",
+            [b"y".repeat(999), b"\r\n".to_vec()].concat(),
+            "500 5.5.2 ",
+            "text line over the maximum length, rejected with 500",
+        ),
+    ];
+    for (sender, body, reply, reason) in cases {
+        assert!(
+            client
+                .command(&format!("MAIL FROM:<{sender}>"))
+                .starts_with("250 ")
+        );
+        assert!(client.command("RCPT TO:<c@d.example>").starts_with("250 "));
+        assert!(client.command("DATA").starts_with("354 "));
+        client.send(&body);
+        let refused = client.command(".");
+        assert!(refused.starts_with(reply), "{sender}: {refused}");
+        let line = sink.wait_for_log(&format!("message from <{sender}> dropped after "));
+        assert!(line.ends_with(reason), "{line}");
+    }
+
+    assert!(
+        client
+            .command("MAIL FROM:<reset@b.example>")
+            .starts_with("250 ")
+    );
+    assert!(client.command("RSET").starts_with("250 "));
+    let line = sink.wait_for_log("message from <reset@b.example> dropped after 0 octets: ");
+    assert!(line.ends_with("client sent RSET"), "{line}");
+    assert!(client.command("QUIT").starts_with("221 "));
+
+    assert!(sink.files("new").is_empty());
+    assert!(sink.files("tmp").is_empty());
+}
+
+#[test]
+fn transport_error_logged_as_text() {
+    let sink = SinkProcess::start(&[]);
+    // The 354 stays unread, so dropping the socket sends a reset.
+    let client = client_in_data(&sink, b"Subject: x\r\n\r\npartial", false);
+    thread::sleep(Duration::from_millis(100));
+    let port = client.writer.local_addr().unwrap().port();
+    drop(client);
+
+    let line = sink.wait_for_session_end(port);
+    // Linux adds " (os error 104)" to the text, other systems their code.
+    assert!(
+        line.contains("session failed: transport error: Connection reset by peer"),
+        "{line}"
+    );
+    assert!(!line.contains("Os {"), "{line}");
+    let dropped = sink.wait_for_log(&format!(
+        "127.0.0.1:{port}: message from <a@b.example> dropped"
+    ));
+    assert!(dropped.ends_with("transport error"), "{dropped}");
+}

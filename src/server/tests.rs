@@ -28,12 +28,18 @@ enum Event {
     /// Consecutive data pieces, joined, as text.
     Data(String),
     Delivered,
-    Abort,
+    Abort(AbortReason),
+    MailRejected(String, MailRejection),
 }
+
+/// Rejection that [`Recorder::data`] returns once the data contains
+/// `STOP-DATA`.
+const DATA_REJECTED: Reject = Reject::new(452, Some(EnhancedCode::new(4, 3, 1)), "Disk full");
 
 /// Handler that records every call. It rejects the sender
 /// `blocked@example.org`, recipients whose local part starts with
-/// `unknown`, and at the end of data any message containing `REJECT-ME`.
+/// `unknown`, data once it contains `STOP-DATA`, and at the end of data
+/// any message containing `REJECT-ME`.
 #[derive(Default)]
 struct Recorder {
     events: Vec<Event>,
@@ -96,6 +102,9 @@ impl Handler for Recorder {
         } else {
             self.events.push(Event::Data(chunk.into_owned()));
         }
+        if self.message().contains("STOP-DATA") {
+            return Err(DATA_REJECTED);
+        }
         Ok(())
     }
 
@@ -111,8 +120,18 @@ impl Handler for Recorder {
         Ok(())
     }
 
-    async fn abort(&mut self) {
-        self.events.push(Event::Abort);
+    async fn mail_rejected(
+        &mut self,
+        reverse_path: &str,
+        _parameters: &MailParameters,
+        reason: MailRejection,
+    ) {
+        self.events
+            .push(Event::MailRejected(reverse_path.to_string(), reason));
+    }
+
+    async fn abort(&mut self, reason: AbortReason) {
+        self.events.push(Event::Abort(reason));
     }
 }
 
@@ -242,6 +261,17 @@ impl Transcript {
     fn count(&self, event: &Event) -> usize {
         self.events.iter().filter(|e| *e == event).count()
     }
+
+    /// Reasons of every abort, in order.
+    fn aborts(&self) -> Vec<AbortReason> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Abort(reason) => Some(*reason),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// A run's transcript, its writes one by one, and the handler's events
@@ -263,7 +293,7 @@ fn finish(script: Script, handler: Recorder, ended: Result<Ended, ServeError<Err
 fn without_aborted_data(events: Vec<Event>) -> Vec<Event> {
     let mut kept: Vec<Event> = Vec::new();
     for event in events {
-        if event == Event::Abort {
+        if matches!(event, Event::Abort(_)) {
             let since_mail = kept
                 .iter()
                 .rposition(|e| matches!(e, Event::Mail(..)))
@@ -410,7 +440,7 @@ fn size_parameter_after_ehlo() {
         ..MailParameters::default()
     };
     assert!(t.events.contains(&Event::Mail("a@b".into(), parameters)));
-    assert_eq!(t.events.last(), Some(&Event::Abort));
+    assert_eq!(t.events.last(), Some(&Event::Abort(AbortReason::Quit)));
 }
 
 #[test]
@@ -481,7 +511,7 @@ fn ehlo_resets_transaction() {
     let t =
         transcript(b"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nEHLO y\r\nDATA\r\nHELO z\r\n");
     assert_eq!(t.codes(), ["220", "250", "250", "250", "250", "503", "250"]);
-    assert_eq!(t.count(&Event::Abort), 1);
+    assert_eq!(t.aborts(), [AbortReason::NewGreeting]);
     assert_eq!(t.events.last(), Some(&Event::Hello("z".into(), false)));
 }
 
@@ -512,7 +542,7 @@ fn commands_out_of_order() {
     assert!(lines.contains(&"503 5.5.1 Send RCPT first"));
     assert!(lines.contains(&"503 5.5.1 Nested MAIL command"));
     assert_eq!(t.count(&Event::Delivered), 1);
-    assert_eq!(t.count(&Event::Abort), 0);
+    assert!(t.aborts().is_empty());
 }
 
 #[test]
@@ -621,7 +651,7 @@ fn data_over_maximum_read_through() {
             .contains(&"552 5.3.4 Message size exceeds the maximum of 100 octets")
     );
     assert_eq!(t.count(&Event::Delivered), 0);
-    assert_eq!(t.count(&Event::Abort), 1);
+    assert_eq!(t.aborts(), [AbortReason::TooLarge]);
     let (_, _, events) = run_blocking(&config, &[message_session(&body)], MIN_BUFFER_LEN);
     let stored: usize = events
         .iter()
@@ -649,7 +679,7 @@ fn data_of_20000_octets_over_10000_limit() {
             .contains(&"552 5.3.4 Message size exceeds the maximum of 10000 octets")
     );
     assert_eq!(t.count(&Event::Delivered), 0);
-    assert_eq!(t.events.last(), Some(&Event::Abort));
+    assert_eq!(t.events.last(), Some(&Event::Abort(AbortReason::TooLarge)));
 }
 
 #[test]
@@ -708,7 +738,7 @@ fn handler_rejections() {
     assert!(lines.contains(&"550 5.1.1 Mailbox does not exist"));
     assert!(lines.contains(&"554 5.7.0 Content refused"));
     // A rejection by `data_end` is the handler's own decision: no abort.
-    assert_eq!(t.count(&Event::Abort), 0);
+    assert!(t.aborts().is_empty());
     assert_eq!(t.count(&Event::Delivered), 0);
 }
 
@@ -766,7 +796,7 @@ fn smuggled_end_of_data_rejected() {
             .count();
         assert_eq!(mails, 1, "{first:?}");
         assert_eq!(t.count(&Event::Delivered), 0, "{first:?}");
-        assert_eq!(t.count(&Event::Abort), 1, "{first:?}");
+        assert_eq!(t.aborts(), [AbortReason::BareLineEnding], "{first:?}");
     }
 }
 
@@ -814,7 +844,7 @@ fn text_line_over_limit_rejected() {
             .contains(&"500 5.5.2 Line too long: text lines are limited to 20 octets")
     );
     assert_eq!(t.count(&Event::Delivered), 0);
-    assert_eq!(t.count(&Event::Abort), 1);
+    assert_eq!(t.aborts(), [AbortReason::LineTooLong]);
 }
 
 #[test]
@@ -823,7 +853,7 @@ fn data_line_of_one_mebibyte() {
     let t = transcript_chunked(&Config::new(HOST), &message_session(&body));
     assert_eq!(t.codes(), ["220", "250", "250", "250", "354", "500", "221"]);
     assert_eq!(t.count(&Event::Delivered), 0);
-    assert_eq!(t.count(&Event::Abort), 1);
+    assert_eq!(t.aborts(), [AbortReason::LineTooLong]);
 }
 
 #[test]
@@ -1019,7 +1049,11 @@ fn lost_connection_mid_data_never_delivers() {
         let t = transcript(&[&session[..], end].concat());
         assert_eq!(t.ended, Ok(Ended::Closed), "{end:?}");
         assert_eq!(t.count(&Event::Delivered), 0, "{end:?}");
-        assert_eq!(t.events.last(), Some(&Event::Abort), "{end:?}");
+        assert_eq!(
+            t.events.last(),
+            Some(&Event::Abort(AbortReason::ConnectionClosed)),
+            "{end:?}"
+        );
     }
 }
 
@@ -1041,21 +1075,98 @@ fn read_error_mid_data_never_delivers() {
         Err(ServeError::Io(embedded_io::ErrorKind::TimedOut))
     ));
     assert!(!handler.events.contains(&Event::Delivered));
-    assert_eq!(handler.events.last(), Some(&Event::Abort));
+    assert_eq!(
+        handler.events.last(),
+        Some(&Event::Abort(AbortReason::TransportError))
+    );
 }
 
 #[test]
 fn quit_inside_transaction_aborts() {
     let t = transcript(b"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nQUIT\r\n");
     assert_eq!(t.ended, Ok(Ended::Quit));
-    assert_eq!(t.events.last(), Some(&Event::Abort));
+    assert_eq!(t.events.last(), Some(&Event::Abort(AbortReason::Quit)));
+}
+
+#[test]
+fn handler_data_rejection_aborts() {
+    let body = b"Subject: x\r\n\r\nSTOP-DATA\r\nmore data\r\n.\r\n";
+    let t = transcript(&message_session(body));
+    assert_eq!(t.codes(), ["220", "250", "250", "250", "354", "452", "221"]);
+    assert!(t.lines().contains(&"452 4.3.1 Disk full"));
+    assert_eq!(t.aborts(), [AbortReason::Rejected(DATA_REJECTED)]);
+    assert_eq!(t.count(&Event::Delivered), 0);
+}
+
+#[test]
+fn error_limit_inside_transaction_aborts() {
+    let config = Config {
+        max_errors: 2,
+        ..Config::new(HOST)
+    };
+    let t = transcript_with(&config, b"EHLO x\r\nMAIL FROM:<a@b>\r\nFOO\r\nBAR\r\n");
+    assert_eq!(t.codes(), ["220", "250", "250", "500", "500", "421"]);
+    assert_eq!(t.ended, Ok(Ended::TooManyErrors));
+    assert_eq!(t.aborts(), [AbortReason::TooManyErrors]);
+}
+
+#[test]
+fn mail_rejected_by_server_reported() {
+    let config = Config {
+        max_size: 100,
+        ..Config::new(HOST)
+    };
+    let input = "EHLO x\r\nMAIL FROM:<big@b> SIZE=101\r\nMAIL FROM:<用户@b>\r\n";
+    let t = transcript_with(&config, input.as_bytes());
+    assert_eq!(t.codes(), ["220", "250", "552", "553"]);
+    assert_eq!(
+        t.events,
+        [
+            Event::Hello("x".into(), true),
+            Event::MailRejected("big@b".into(), MailRejection::TooLarge),
+            Event::MailRejected("用户@b".into(), MailRejection::NeedsSmtputf8),
+        ]
+    );
+}
+
+#[test]
+fn abort_reasons_display() {
+    assert_eq!(AbortReason::Reset.to_string(), "client sent RSET");
+    assert_eq!(
+        AbortReason::TooLarge.to_string(),
+        "message over the maximum size, rejected with 552"
+    );
+    assert_eq!(
+        AbortReason::Rejected(DATA_REJECTED).to_string(),
+        "handler rejected the data with 452 Disk full"
+    );
+    assert_eq!(
+        MailRejection::TooLarge.to_string(),
+        "declared size over the maximum, rejected with 552"
+    );
+}
+
+#[test]
+fn transport_error_displayed_with_display() {
+    let reset = std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "Connection reset by peer",
+    );
+    let error = ServeError::Io(reset);
+    assert_eq!(
+        error.to_string(),
+        "transport error: Connection reset by peer"
+    );
 }
 
 #[test]
 fn rset_aborts_transaction() {
     let t = transcript(b"EHLO x\r\nMAIL FROM:<a@b>\r\nRSET\r\nRSET\r\nMAIL FROM:<a@b>\r\n");
     assert_eq!(t.codes(), ["220", "250", "250", "250", "250", "250"]);
-    assert_eq!(t.count(&Event::Abort), 2);
+    assert_eq!(
+        t.aborts(),
+        [AbortReason::Reset, AbortReason::ConnectionClosed]
+    );
 }
 
 #[test]
