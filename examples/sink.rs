@@ -31,6 +31,24 @@ use embedded_smtp::server::{
 const USAGE: &str = "usage: sink --listen ADDR:PORT [--max-size BYTES] [--max-recipients N] \
                      [--hostname NAME] [--maildir DIR]";
 
+const HELP: &str = "\
+Receives mail over SMTP and stores each message in a Maildir, with CRLF
+line endings as on the wire.
+
+options:
+  --listen ADDR:PORT    address to listen on (required); port 0 picks a free port
+  --maildir DIR         Maildir root; tmp/, new/ and cur/ are created under it
+                        (default: Maildir)
+  --max-size BYTES      maximum message size in octets, 0 for no limit
+                        (default: 10485760, which is 10 MiB)
+  --max-recipients N    maximum recipients per message, 0 for no limit
+                        (default: 100)
+  --hostname NAME       name in the greeting and in Received headers
+                        (default: localhost)
+  -h, --help            print this help and exit
+
+Ctrl-C or SIGTERM stops the sink and drops any message not yet complete.";
+
 /// Command-line settings.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -126,6 +144,13 @@ pub fn start(options: Options) -> io::Result<Running> {
 
 #[allow(dead_code)]
 fn main() {
+    if std::env::args()
+        .skip(1)
+        .any(|arg| arg == "--help" || arg == "-h")
+    {
+        println!("{USAGE}\n\n{HELP}");
+        return;
+    }
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) => {

@@ -98,7 +98,7 @@ impl SinkProcess {
         list(&self.maildir.path().join(sub))
     }
 
-    /// Waits up to 10 seconds until `tmp/` holds at least one file.
+    /// Waits up to 10 seconds until `tmp/` contains at least one file.
     fn wait_for_tmp_file(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.files("tmp").is_empty() {
@@ -336,4 +336,31 @@ fn transport_error_logged_as_text() {
         "127.0.0.1:{port}: message from <a@b.example> dropped"
     ));
     assert!(dropped.ends_with("transport error"), "{dropped}");
+}
+
+#[test]
+fn help_prints_usage_and_exits_0() {
+    for flag in ["--help", "-h"] {
+        let output = Command::new(common::example("sink"))
+            .arg(flag)
+            .output()
+            .expect("failed to run the sink example");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{flag}: {stdout}");
+        assert!(
+            stdout.starts_with("usage: sink --listen ADDR:PORT"),
+            "{flag}: {stdout}"
+        );
+        assert!(
+            stdout.contains("(default: 10485760, which is 10 MiB)"),
+            "{flag}: {stdout}"
+        );
+        assert!(output.stderr.is_empty(), "{flag}");
+    }
+
+    let output = Command::new(common::example("sink"))
+        .arg("[--max-size")
+        .output()
+        .expect("failed to run the sink example");
+    assert_eq!(output.status.code(), Some(2));
 }
