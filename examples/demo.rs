@@ -23,7 +23,7 @@ use embedded_smtp::client::{self, Envelope, RecipientResult, with_session};
 use embedded_smtp::codec::message::{Date, Headers, Mailbox, MessageId};
 use embedded_smtp::host::listener::{self, ListenerConfig, Service};
 use embedded_smtp::host::{ConnectOptions, connect};
-use embedded_smtp::server::{self, Handler, MailParameters, Reject};
+use embedded_smtp::server::{self, AbortReason, Handler, MailParameters, Reject};
 
 const SERVER_NAME: &str = "mx.plant.example";
 const REFUSED: &str = "nobody@plant.example";
@@ -84,7 +84,7 @@ impl Handler for Transaction {
         Ok(())
     }
 
-    async fn abort(&mut self) {
+    async fn abort(&mut self, _reason: AbortReason) {
         self.current = None;
     }
 }

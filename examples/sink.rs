@@ -22,11 +22,32 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use embedded_smtp::codec::validate_domain;
 use embedded_smtp::host::listener::{self, ListenerConfig, Service, SessionResult};
-use embedded_smtp::server::{Config, Handler, MailParameters, Reject};
+use embedded_smtp::server::{
+    AbortReason, Config, EnhancedCode, Handler, MailParameters, MailRejection, Reject,
+};
 
 const USAGE: &str = "usage: sink --listen ADDR:PORT [--max-size BYTES] [--max-recipients N] \
                      [--hostname NAME] [--maildir DIR]";
+
+const HELP: &str = "\
+Receives mail over SMTP and stores each message in a Maildir, with CRLF
+line endings as on the wire.
+
+options:
+  --listen ADDR:PORT    address to listen on (required); port 0 picks a free port
+  --maildir DIR         Maildir root; tmp/, new/ and cur/ are created under it
+                        (default: Maildir)
+  --max-size BYTES      maximum message size in octets, 0 for no limit
+                        (default: 10485760, which is 10 MiB)
+  --max-recipients N    maximum recipients per message, 0 for no limit
+                        (default: 100)
+  --hostname NAME       name in the greeting and in Received headers
+                        (default: localhost)
+  -h, --help            print this help and exit
+
+Ctrl-C or SIGTERM stops the sink and drops any message not yet complete.";
 
 /// Command-line settings.
 #[derive(Clone, Debug)]
@@ -123,6 +144,13 @@ pub fn start(options: Options) -> io::Result<Running> {
 
 #[allow(dead_code)]
 fn main() {
+    if std::env::args()
+        .skip(1)
+        .any(|arg| arg == "--help" || arg == "-h")
+    {
+        println!("{USAGE}\n\n{HELP}");
+        return;
+    }
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) => {
@@ -161,6 +189,13 @@ fn main() {
         }
     }
 }
+
+/// Reply to an EHLO or HELO name that is not a domain or address literal.
+const INVALID_CLIENT_NAME: Reject = Reject::new(
+    501,
+    Some(EnhancedCode::new(5, 5, 4)),
+    "Invalid domain: expected a domain or an address literal",
+);
 
 /// Shared state of all sessions.
 struct Sink {
@@ -314,6 +349,16 @@ impl Delivery<'_> {
 
 impl Handler for Delivery<'_> {
     async fn hello(&mut self, name: &str, extended: bool) -> Result<(), Reject> {
+        // The server checks the name too. Checking it again here keeps
+        // anything that could end or fake a part of the `Received` header
+        // out of it, whatever the server lets through.
+        if let Err(e) = validate_domain(name) {
+            eprintln!(
+                "sink: {}: greeting rejected, invalid name {name:?}: {e}",
+                self.peer
+            );
+            return Err(INVALID_CLIENT_NAME);
+        }
         self.client_name = name.to_string();
         self.extended = extended;
         Ok(())
@@ -366,13 +411,28 @@ impl Handler for Delivery<'_> {
         }
     }
 
-    async fn abort(&mut self) {
-        if self.file.is_some() {
-            eprintln!(
-                "sink: {}: message dropped before it was complete",
-                self.peer
-            );
-        }
+    async fn mail_rejected(
+        &mut self,
+        reverse_path: &str,
+        parameters: &MailParameters,
+        reason: MailRejection,
+    ) {
+        let declared = match parameters.size {
+            Some(size) => format!(", declared SIZE={size}"),
+            None => String::new(),
+        };
+        eprintln!(
+            "sink: {}: MAIL FROM:<{reverse_path}> rejected: {reason}{declared}",
+            self.peer
+        );
+    }
+
+    async fn abort(&mut self, reason: AbortReason) {
+        let octets = self.file.as_ref().map_or(0, |file| file.octets);
+        eprintln!(
+            "sink: {}: message from <{}> dropped after {octets} octets: {reason}",
+            self.peer, self.reverse_path
+        );
         self.discard();
     }
 }

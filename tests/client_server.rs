@@ -14,7 +14,7 @@ use embedded_smtp::codec::message::{Headers, Mailbox};
 use embedded_smtp::codec::server::command::BodyType;
 use embedded_smtp::host::listener::{self, ListenerConfig, Service};
 use embedded_smtp::host::{ConnectOptions, connect};
-use embedded_smtp::server::{self, Handler, MailParameters, Reject};
+use embedded_smtp::server::{self, AbortReason, Handler, MailParameters, Reject};
 
 #[derive(Debug, Clone, Default)]
 struct Stored {
@@ -66,7 +66,7 @@ impl Handler for Recorder {
         Ok(())
     }
 
-    async fn abort(&mut self) {
+    async fn abort(&mut self, _reason: AbortReason) {
         self.current = None;
     }
 }

@@ -1,5 +1,5 @@
 //! The std listener in-process on 127.0.0.1: stopping with a session in
-//! the middle of DATA, and the session limit.
+//! the middle of DATA, the session limit, and the greeting delay.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use embedded_smtp::host::listener::{self, ListenerConfig, Service, SessionResult};
-use embedded_smtp::server::{Config, Ended, Handler, MailParameters, Reject};
+use embedded_smtp::server::{AbortReason, Config, Ended, Handler, MailParameters, Reject};
 
 /// Records what every session's handler saw.
 #[derive(Clone, Default)]
@@ -51,8 +51,8 @@ impl Handler for Recorder {
         Ok(())
     }
 
-    async fn abort(&mut self) {
-        self.push("abort".into());
+    async fn abort(&mut self, reason: AbortReason) {
+        self.push(format!("abort: {reason}"));
     }
 }
 
@@ -150,7 +150,12 @@ fn stop_mid_data_aborts_transaction() {
     assert!(rest.is_empty(), "unexpected output {rest:?}");
     assert_eq!(
         recording.events(),
-        ["mail a@b", "rcpt c@d", "abort", "ended closed"]
+        [
+            "mail a@b",
+            "rcpt c@d",
+            "abort: connection closed before the end of data",
+            "ended closed"
+        ]
     );
 }
 
@@ -174,4 +179,42 @@ fn session_limit_replies_421() {
     assert!(rest.is_empty());
 
     server.stop();
+}
+
+/// A connection is accepted as soon as it arrives, not when the stop-flag
+/// interval ends. The interval is 2 s here, so a listener that sleeps
+/// between polls delays every greeting by up to 2 s. Only Linux and
+/// Android apply the listening socket's receive timeout to `accept`;
+/// elsewhere the listener polls and this delay is expected.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[test]
+fn greeting_not_delayed_by_poll_interval() {
+    let options = ListenerConfig {
+        poll_interval: Duration::from_secs(2),
+        ..ListenerConfig::default()
+    };
+    let server = start(Recording::default(), options);
+    // Let the accept loop start waiting before the first connection.
+    thread::sleep(Duration::from_millis(50));
+
+    for attempt in 0..5 {
+        let started = Instant::now();
+        let (mut reader, mut writer) = connect(server.addr);
+        assert_eq!(read_reply(&mut reader), "220 listener.test ESMTP");
+        let latency = started.elapsed();
+        assert!(
+            latency < Duration::from_millis(500),
+            "greeting of connection {attempt} took {latency:?}"
+        );
+        writer.write_all(b"QUIT\r\n").unwrap();
+        assert!(read_reply(&mut reader).starts_with("221 "));
+    }
+
+    let stop_started = Instant::now();
+    server.stop();
+    let stop_time = stop_started.elapsed();
+    assert!(
+        stop_time < Duration::from_secs(4),
+        "stop took {stop_time:?} with a 2 s interval"
+    );
 }

@@ -61,7 +61,16 @@ pub struct ListenerConfig {
     /// Maximum sessions at once. Connections beyond it get 421 4.3.2 and
     /// are closed. Default 100.
     pub max_sessions: usize,
-    /// How often the accept loop checks the stop flag. Default 100 ms.
+    /// Maximum time between two checks of the stop flag by the accept
+    /// loop, so also the maximum delay before a stop takes effect. Default
+    /// 100 ms.
+    ///
+    /// On Linux and Android the loop blocks in `accept` with this value as
+    /// the listening socket's receive timeout (`SO_RCVTIMEO`, which those
+    /// kernels apply to `accept`), so a new connection is accepted at once.
+    /// Other systems ignore that timeout for `accept`: there the loop polls
+    /// a non-blocking `accept` and sleeps this long whenever no connection
+    /// is waiting, which delays a new connection by up to this interval.
     pub poll_interval: Duration,
 }
 
@@ -124,8 +133,9 @@ impl Sessions {
 /// To run a server in-process, bind `127.0.0.1:0`, read the port from
 /// [`TcpListener::local_addr`] and call this in a spawned thread.
 ///
-/// Returns an error only if the listener cannot be switched to
-/// non-blocking mode; failed accepts are logged and retried.
+/// Returns an error only if the listener's accept mode cannot be set (see
+/// [`ListenerConfig::poll_interval`]); failed accepts are logged and
+/// retried.
 pub fn run<S: Service>(
     listener: &TcpListener,
     server: &Config<'_>,
@@ -133,8 +143,7 @@ pub fn run<S: Service>(
     service: &S,
     stop: &AtomicBool,
 ) -> io::Result<()> {
-    // Non-blocking accepts let the loop check `stop` between connections.
-    listener.set_nonblocking(true)?;
+    let accept_mode = AcceptMode::set_up(listener, options.poll_interval)?;
     let sessions = Sessions {
         streams: Mutex::new(HashMap::new()),
         next_id: AtomicU64::new(0),
@@ -144,8 +153,11 @@ pub fn run<S: Service>(
         while !stop.load(Ordering::Relaxed) {
             let (stream, peer) = match listener.accept() {
                 Ok(accepted) => accepted,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    thread::sleep(options.poll_interval);
+                // No connection within the timeout, or none waiting.
+                Err(e) if is_timeout(&e) => {
+                    if accept_mode == AcceptMode::Polling {
+                        thread::sleep(options.poll_interval);
+                    }
                     continue;
                 }
                 Err(e) => {
@@ -194,6 +206,42 @@ pub fn run<S: Service>(
         sessions.shut_down_all();
     });
     Ok(())
+}
+
+/// Wait strategy of the accept loop between checks of the stop flag.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AcceptMode {
+    /// `accept` blocks until a connection arrives or the listening
+    /// socket's receive timeout passes.
+    Blocking,
+    /// `accept` never blocks, and the loop sleeps when nothing is waiting.
+    Polling,
+}
+
+impl AcceptMode {
+    /// Sets up `listener` for the mode this system supports. A zero
+    /// `interval` is raised to 1 ms, because a zero socket timeout means
+    /// no timeout at all.
+    fn set_up(listener: &TcpListener, interval: Duration) -> io::Result<Self> {
+        if cfg!(any(target_os = "linux", target_os = "android")) {
+            listener.set_nonblocking(false)?;
+            let timeout = interval.max(Duration::from_millis(1));
+            socket2::SockRef::from(listener).set_read_timeout(Some(timeout))?;
+            Ok(Self::Blocking)
+        } else {
+            listener.set_nonblocking(true)?;
+            Ok(Self::Polling)
+        }
+    }
+}
+
+/// Returns whether an `accept` error only means that no connection came
+/// within the timeout (`EAGAIN` on Linux) or none is waiting.
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
 }
 
 /// Runs one session on an accepted connection.

@@ -47,6 +47,8 @@ pub const MIN_BUFFER_LEN: usize = 2 * MAX_COMMAND_LINE + REPLY_BUFFER_LEN;
 pub const MAX_HOSTNAME: usize = 255;
 
 /// Server settings.
+///
+/// Zero in any of the four limits means no limit.
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Config<'a> {
@@ -59,15 +61,18 @@ pub struct Config<'a> {
     pub max_size: u64,
     /// Maximum accepted recipients per message; more get 452 4.5.3. RFC 5321
     /// section 4.5.3.1.8 requires at least 100 (the default); a small device
-    /// may set fewer.
+    /// may set fewer. Zero means no limit.
     pub max_recipients: usize,
     /// Number of protocol errors (replies 500, 501, 503 and 555) after which
-    /// the server sends 421 and closes. Default 20.
+    /// the server sends 421 and closes. Default 20. Zero means no limit, so
+    /// only the transport's timeouts end a session that sends nothing but
+    /// errors.
     pub max_errors: u32,
     /// Maximum length of a text line in message data including CRLF and not
     /// counting a dot added for transparency. A message with a longer line
     /// is read to its end and rejected with 500. Default [`MAX_TEXT_LINE`]
-    /// (1000, RFC 5321 section 4.5.3.1.6); `usize::MAX` accepts any length.
+    /// (1000, RFC 5321 section 4.5.3.1.6). Zero or `usize::MAX` accepts any
+    /// length.
     pub max_line_length: usize,
     /// Treatment of a bare LF or bare CR in message data. Default: the
     /// message is rejected with 554 5.6.0 after its end. Neither ever ends a
@@ -135,6 +140,90 @@ impl Reject {
     );
 }
 
+/// Reason a transaction ends without delivery, passed to
+/// [`Handler::abort`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum AbortReason {
+    /// The client sent RSET.
+    Reset,
+    /// The client sent EHLO or HELO, which resets the transaction
+    /// (RFC 5321 section 4.1.4).
+    NewGreeting,
+    /// The client sent QUIT before DATA.
+    Quit,
+    /// The message data passed [`Config::max_size`]. The rest was read and
+    /// dropped, and the client got 552 5.3.4 after the end of data.
+    TooLarge,
+    /// The data contained a bare LF or bare CR, which
+    /// [`BareLineEndings::Reject`] rejects. The client got 554 5.6.0 after
+    /// the end of data.
+    BareLineEnding,
+    /// A text line was longer than [`Config::max_line_length`]. The client
+    /// got 500 5.5.2 after the end of data.
+    LineTooLong,
+    /// [`Handler::data`] returned this rejection. The rest of the data was
+    /// read and dropped, and the client got this reply after its end.
+    Rejected(Reject),
+    /// The client reached [`Config::max_errors`] and got 421.
+    TooManyErrors,
+    /// The connection reached end of stream: the client closed it, or the
+    /// host shut it down, for example when a listener stops.
+    ConnectionClosed,
+    /// Reading or writing the transport failed, for example on a timeout
+    /// or a connection reset. [`serve`] returns the error.
+    TransportError,
+}
+
+impl fmt::Display for AbortReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Reset => f.write_str("client sent RSET"),
+            Self::NewGreeting => f.write_str("client sent a new EHLO or HELO"),
+            Self::Quit => f.write_str("client sent QUIT before DATA"),
+            Self::TooLarge => f.write_str("message over the maximum size, rejected with 552"),
+            Self::BareLineEnding => {
+                f.write_str("bare LF or bare CR in the data, rejected with 554")
+            }
+            Self::LineTooLong => {
+                f.write_str("text line over the maximum length, rejected with 500")
+            }
+            Self::Rejected(reject) => write!(
+                f,
+                "handler rejected the data with {} {}",
+                reject.code, reject.text
+            ),
+            Self::TooManyErrors => f.write_str("too many errors, connection closed with 421"),
+            Self::ConnectionClosed => f.write_str("connection closed before the end of data"),
+            Self::TransportError => f.write_str("transport error"),
+        }
+    }
+}
+
+/// Reason the server rejects a MAIL command before [`Handler::mail`] is
+/// called, passed to [`Handler::mail_rejected`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum MailRejection {
+    /// The declared `SIZE=` is over [`Config::max_size`] (reply 552 5.3.4,
+    /// RFC 1870 section 6).
+    TooLarge,
+    /// The reverse-path is not ASCII and the command lacks the `SMTPUTF8`
+    /// parameter (reply 553 5.6.7, RFC 6531).
+    NeedsSmtputf8,
+}
+
+impl fmt::Display for MailRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge => f.write_str("declared size over the maximum, rejected with 552"),
+            Self::NeedsSmtputf8 => {
+                f.write_str("non-ASCII sender without SMTPUTF8, rejected with 553")
+            }
+        }
+    }
+}
+
 /// Storage side of a session: receives transactions and decides what
 /// happens to them.
 ///
@@ -143,14 +232,17 @@ impl Reject {
 /// piece of message data, then [`data_end`](Self::data_end). A transaction
 /// that `mail` accepted and that ends before `data_end` is called (RSET,
 /// a new EHLO or HELO, a rejected message, QUIT, an I/O error or a lost
-/// connection) gets [`abort`](Self::abort) instead. A message is delivered
-/// only when `data_end` returns `Ok`.
+/// connection) gets [`abort`](Self::abort) instead, with the reason. A
+/// message is delivered only when `data_end` returns `Ok`.
 // The session futures are polled where they are created, so the missing
 // `Send` bound on these futures does not matter here.
 #[allow(async_fn_in_trait)]
 pub trait Handler {
-    /// Called for a successful EHLO (`extended` true) or HELO. An `Err`
-    /// rejects the greeting and the client stays ungreeted.
+    /// Called for a successful EHLO (`extended` true) or HELO. `name` is the
+    /// client's ASCII domain or address literal, already checked against
+    /// RFC 5321 section 4.1.2, so it contains no spaces, controls, `;` or
+    /// parentheses. An `Err` rejects the greeting and the client stays
+    /// ungreeted.
     async fn hello(&mut self, name: &str, extended: bool) -> Result<(), Reject> {
         let _ = (name, extended);
         Ok(())
@@ -160,6 +252,18 @@ pub trait Handler {
     /// the null reverse-path `<>`.
     async fn mail(&mut self, reverse_path: &str, parameters: &MailParameters)
     -> Result<(), Reject>;
+
+    /// Reports a MAIL command that the server rejected itself, so
+    /// [`mail`](Self::mail) was not called and no transaction started. The
+    /// default does nothing; a handler may log or count these.
+    async fn mail_rejected(
+        &mut self,
+        reverse_path: &str,
+        parameters: &MailParameters,
+        reason: MailRejection,
+    ) {
+        let _ = (reverse_path, parameters, reason);
+    }
 
     /// Adds a recipient. `forward_path` is a mailbox or `Postmaster`.
     async fn rcpt(&mut self, forward_path: &str) -> Result<(), Reject>;
@@ -172,8 +276,8 @@ pub trait Handler {
     /// Ends the message: `Ok` commits it (reply 250), `Err` rejects it.
     async fn data_end(&mut self) -> Result<(), Reject>;
 
-    /// Drops the current transaction without delivering it.
-    async fn abort(&mut self);
+    /// Drops the current transaction without delivering it, for `reason`.
+    async fn abort(&mut self, reason: AbortReason);
 }
 
 /// How a session ended without an error.
@@ -206,10 +310,10 @@ pub enum ServeError<E> {
     InvalidHostname,
 }
 
-impl<E: fmt::Debug> fmt::Display for ServeError<E> {
+impl<E: fmt::Display> fmt::Display for ServeError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Io(e) => write!(f, "transport error: {e:?}"),
+            Self::Io(e) => write!(f, "transport error: {e}"),
             Self::WriteZero => f.write_str("transport accepted no bytes of a write"),
             Self::BufferTooSmall { len } => write!(
                 f,
@@ -222,7 +326,7 @@ impl<E: fmt::Debug> fmt::Display for ServeError<E> {
     }
 }
 
-impl<E: fmt::Debug + core::error::Error + 'static> core::error::Error for ServeError<E> {
+impl<E: core::error::Error + 'static> core::error::Error for ServeError<E> {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Io(e) => Some(e),

@@ -6,7 +6,9 @@ use core::fmt;
 use embedded_io_async::{Read, Write};
 
 use super::buffers::{Input, Line, Output, ReplyLine};
-use super::{Config, Ended, Handler, REPLY_BUFFER_LEN, Reject, ServeError};
+use super::{
+    AbortReason, Config, Ended, Handler, MailRejection, REPLY_BUFFER_LEN, Reject, ServeError,
+};
 use crate::codec::server::{
     Command, CommandError, DataError, EnhancedCode, MailParameters, ParameterError, Parameters,
     Unstuffer, parse_command,
@@ -38,6 +40,17 @@ enum Refusal {
     TooLarge,
     Data(DataError),
     Handler(Reject),
+}
+
+impl Refusal {
+    fn abort_reason(&self) -> AbortReason {
+        match self {
+            Self::TooLarge => AbortReason::TooLarge,
+            Self::Data(DataError::LineTooLong) => AbortReason::LineTooLong,
+            Self::Data(DataError::BareLf | DataError::BareCr) => AbortReason::BareLineEnding,
+            Self::Handler(reject) => AbortReason::Rejected(*reject),
+        }
+    }
 }
 
 const fn code(class: u8, subject: u16, detail: u16) -> Option<EnhancedCode> {
@@ -84,10 +97,21 @@ where
 
     let result = session.dialogue(&mut input).await;
 
-    // Covers QUIT, EOF and I/O errors inside a transaction alike.
+    // Covers QUIT, EOF, the error limit and I/O errors inside a
+    // transaction. `serve` checks the buffer and host name before the
+    // session starts, so every error here comes from the transport.
     if session.transaction.take().is_some() {
-        debug!("session ended inside a transaction, aborting it");
-        session.handler.abort().await;
+        let reason = match result {
+            Ok(Ended::Quit) => AbortReason::Quit,
+            Ok(Ended::Closed) => AbortReason::ConnectionClosed,
+            Ok(Ended::TooManyErrors) => AbortReason::TooManyErrors,
+            Err(_) => AbortReason::TransportError,
+        };
+        debug!(
+            "session ended inside a transaction, aborting it: {}",
+            reason
+        );
+        session.handler.abort(reason).await;
     }
     result
 }
@@ -118,7 +142,7 @@ where
                 }
             };
 
-            if self.errors >= self.config.max_errors {
+            if self.config.max_errors != 0 && self.errors >= self.config.max_errors {
                 debug!("closing after {} protocol errors", self.errors);
                 self.reply(
                     421,
@@ -173,7 +197,7 @@ where
             Command::Rcpt { path, parameters } => self.rcpt(path, parameters).await?,
             Command::Data => return self.data_command().await,
             Command::Rset => {
-                self.abort_transaction().await;
+                self.abort_transaction(AbortReason::Reset).await;
                 self.reply(250, code(2, 0, 0), &"OK").await?;
             }
             Command::Noop => self.reply(250, code(2, 0, 0), &"OK").await?,
@@ -243,7 +267,7 @@ where
 
     /// EHLO or HELO: resets any transaction (RFC 5321 section 4.1.4).
     async fn hello(&mut self, name: &str, greeting: Greeting) -> Result<(), ServeError<T::Error>> {
-        self.abort_transaction().await;
+        self.abort_transaction(AbortReason::NewGreeting).await;
         if let Err(reject) = self.handler.hello(name, greeting == Greeting::Ehlo).await {
             self.greeting = None;
             return self.reject(reject).await;
@@ -306,6 +330,10 @@ where
             && max_size != 0
             && size > max_size
         {
+            debug!("MAIL with SIZE={} over the maximum of {}", size, max_size);
+            self.handler
+                .mail_rejected(path, &parameters, MailRejection::TooLarge)
+                .await;
             return self
                 .reply(
                     552,
@@ -315,6 +343,9 @@ where
                 .await;
         }
         if !path.is_ascii() && !parameters.smtputf8 {
+            self.handler
+                .mail_rejected(path, &parameters, MailRejection::NeedsSmtputf8)
+                .await;
             return self.reject(NEEDS_SMTPUTF8).await;
         }
         if let Err(reject) = self.handler.mail(path, &parameters).await {
@@ -356,6 +387,15 @@ where
                     .await?;
                 Ok(None)
             }
+            Err(ParameterError::NotImplemented) => {
+                self.error(
+                    555,
+                    code(5, 5, 4),
+                    &"BODY=BINARYMIME needs CHUNKING, which this server does not offer",
+                )
+                .await?;
+                Ok(None)
+            }
         }
     }
 
@@ -388,7 +428,8 @@ where
                 }
             };
         }
-        if recipients >= self.config.max_recipients {
+        let max_recipients = self.config.max_recipients;
+        if max_recipients != 0 && recipients >= max_recipients {
             return self.reply(452, code(4, 5, 3), &"Too many recipients").await;
         }
         if !path.is_ascii() && !smtputf8 {
@@ -425,8 +466,11 @@ where
         // The 354 must reach the client before it sends the data.
         self.output.flush(self.transport).await?;
 
-        let mut decoder =
-            Unstuffer::new(self.config.bare_line_endings, self.config.max_line_length);
+        let max_line = match self.config.max_line_length {
+            0 => usize::MAX,
+            limit => limit,
+        };
+        let mut decoder = Unstuffer::new(self.config.bare_line_endings, max_line);
         let mut size: u64 = 0;
         let mut refusal = None;
         loop {
@@ -465,7 +509,7 @@ where
                 Err(reject) => self.reject(reject).await?,
             },
             Some(refusal) => {
-                self.handler.abort().await;
+                self.handler.abort(refusal.abort_reason()).await;
                 self.refuse_message(refusal).await?;
             }
         }
@@ -507,9 +551,9 @@ where
         }
     }
 
-    async fn abort_transaction(&mut self) {
+    async fn abort_transaction(&mut self, reason: AbortReason) {
         if self.transaction.take().is_some() {
-            self.handler.abort().await;
+            self.handler.abort(reason).await;
         }
     }
 

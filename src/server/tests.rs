@@ -28,12 +28,18 @@ enum Event {
     /// Consecutive data pieces, joined, as text.
     Data(String),
     Delivered,
-    Abort,
+    Abort(AbortReason),
+    MailRejected(String, MailRejection),
 }
+
+/// Rejection that [`Recorder::data`] returns once the data contains
+/// `STOP-DATA`.
+const DATA_REJECTED: Reject = Reject::new(452, Some(EnhancedCode::new(4, 3, 1)), "Disk full");
 
 /// Handler that records every call. It rejects the sender
 /// `blocked@example.org`, recipients whose local part starts with
-/// `unknown`, and at the end of data any message containing `REJECT-ME`.
+/// `unknown`, data once it contains `STOP-DATA`, and at the end of data
+/// any message containing `REJECT-ME`.
 #[derive(Default)]
 struct Recorder {
     events: Vec<Event>,
@@ -96,6 +102,9 @@ impl Handler for Recorder {
         } else {
             self.events.push(Event::Data(chunk.into_owned()));
         }
+        if self.message().contains("STOP-DATA") {
+            return Err(DATA_REJECTED);
+        }
         Ok(())
     }
 
@@ -111,8 +120,18 @@ impl Handler for Recorder {
         Ok(())
     }
 
-    async fn abort(&mut self) {
-        self.events.push(Event::Abort);
+    async fn mail_rejected(
+        &mut self,
+        reverse_path: &str,
+        _parameters: &MailParameters,
+        reason: MailRejection,
+    ) {
+        self.events
+            .push(Event::MailRejected(reverse_path.to_string(), reason));
+    }
+
+    async fn abort(&mut self, reason: AbortReason) {
+        self.events.push(Event::Abort(reason));
     }
 }
 
@@ -242,6 +261,17 @@ impl Transcript {
     fn count(&self, event: &Event) -> usize {
         self.events.iter().filter(|e| *e == event).count()
     }
+
+    /// Reasons of every abort, in order.
+    fn aborts(&self) -> Vec<AbortReason> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Abort(reason) => Some(*reason),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// A run's transcript, its writes one by one, and the handler's events
@@ -263,7 +293,7 @@ fn finish(script: Script, handler: Recorder, ended: Result<Ended, ServeError<Err
 fn without_aborted_data(events: Vec<Event>) -> Vec<Event> {
     let mut kept: Vec<Event> = Vec::new();
     for event in events {
-        if event == Event::Abort {
+        if matches!(event, Event::Abort(_)) {
             let since_mail = kept
                 .iter()
                 .rposition(|e| matches!(e, Event::Mail(..)))
@@ -410,13 +440,64 @@ fn size_parameter_after_ehlo() {
         ..MailParameters::default()
     };
     assert!(t.events.contains(&Event::Mail("a@b".into(), parameters)));
-    assert_eq!(t.events.last(), Some(&Event::Abort));
+    assert_eq!(t.events.last(), Some(&Event::Abort(AbortReason::Quit)));
 }
 
 #[test]
 fn greeting_needs_argument() {
     let t = transcript(b"EHLO\r\nHELO \r\nEHLO a b\r\nMAIL FROM:<a@b>\r\n");
     assert_eq!(t.codes(), ["220", "501", "501", "501", "503"]);
+}
+
+#[test]
+fn greeting_with_two_names_rejected() {
+    let t = transcript(b"HELO x y\r\nEHLO a b\r\n");
+    assert_eq!(t.codes(), ["220", "501", "501"]);
+    let expected = "501 Syntax error: expected one domain or address literal, \
+                    found more than one argument";
+    assert_eq!(t.lines()[1], expected);
+    assert_eq!(t.lines()[2], expected);
+    assert!(t.events.is_empty(), "{:?}", t.events);
+}
+
+#[test]
+fn greeting_name_must_be_domain() {
+    let names: [&[u8]; 6] = [
+        b"x;by-evil.example",
+        b"trusted.example)by(mx.bank.example;",
+        b"x(comment)",
+        b"-bad-",
+        "\u{fc}.example".as_bytes(),
+        b"[192.0.2.300]",
+    ];
+    for name in names {
+        let input = [
+            b"EHLO ",
+            name,
+            b"\r\nMAIL FROM:<a@b>\r\nEHLO [192.0.2.1]\r\n",
+        ]
+        .concat();
+        let t = transcript(&input);
+        let shown = String::from_utf8_lossy(name);
+        assert_eq!(t.codes(), ["220", "501", "503", "250"], "{shown}");
+        assert!(
+            t.lines()[1].starts_with("501 Syntax error: invalid domain: "),
+            "{shown}: {}",
+            t.lines()[1]
+        );
+        assert_eq!(
+            t.events,
+            [Event::Hello("[192.0.2.1]".into(), true)],
+            "{shown}"
+        );
+    }
+
+    let long_name = format!("EHLO {}.example\r\n", "d".repeat(250));
+    let t = transcript(long_name.as_bytes());
+    assert_eq!(
+        t.lines()[1],
+        "501 Syntax error: invalid domain: domain is longer than 255 octets"
+    );
 }
 
 #[test]
@@ -430,7 +511,7 @@ fn ehlo_resets_transaction() {
     let t =
         transcript(b"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nEHLO y\r\nDATA\r\nHELO z\r\n");
     assert_eq!(t.codes(), ["220", "250", "250", "250", "250", "503", "250"]);
-    assert_eq!(t.count(&Event::Abort), 1);
+    assert_eq!(t.aborts(), [AbortReason::NewGreeting]);
     assert_eq!(t.events.last(), Some(&Event::Hello("z".into(), false)));
 }
 
@@ -461,7 +542,7 @@ fn commands_out_of_order() {
     assert!(lines.contains(&"503 5.5.1 Send RCPT first"));
     assert!(lines.contains(&"503 5.5.1 Nested MAIL command"));
     assert_eq!(t.count(&Event::Delivered), 1);
-    assert_eq!(t.count(&Event::Abort), 0);
+    assert!(t.aborts().is_empty());
 }
 
 #[test]
@@ -508,6 +589,35 @@ fn declared_size_over_maximum() {
 }
 
 #[test]
+fn size_above_u64_is_too_large() {
+    let t = transcript(
+        b"EHLO x\r\n\
+        MAIL FROM:<a@b> SIZE=99999999999999999999\r\n\
+        MAIL FROM:<a@b> SIZE=18446744073709551616\r\n\
+        MAIL FROM:<a@b> SIZE=123456789012345678901\r\n",
+    );
+    assert_eq!(t.codes(), ["220", "250", "552", "552", "501"]);
+    assert_eq!(
+        t.lines()[7],
+        "552 5.3.4 Message size exceeds the maximum of 10485760 octets"
+    );
+    assert_eq!(t.lines()[9], "501 5.5.4 Malformed parameter");
+    assert!(t.events.iter().all(|e| !matches!(e, Event::Mail(..))));
+}
+
+#[test]
+fn binarymime_not_implemented() {
+    let t = transcript(
+        b"EHLO x\r\nMAIL FROM:<a@b> BODY=BINARYMIME\r\nMAIL FROM:<a@b> BODY=8BITMIME\r\n",
+    );
+    assert_eq!(t.codes(), ["220", "250", "555", "250"]);
+    assert_eq!(
+        t.lines()[7],
+        "555 5.5.4 BODY=BINARYMIME needs CHUNKING, which this server does not offer"
+    );
+}
+
+#[test]
 fn size_zero_means_no_limit() {
     let config = Config {
         max_size: 0,
@@ -541,7 +651,7 @@ fn data_over_maximum_read_through() {
             .contains(&"552 5.3.4 Message size exceeds the maximum of 100 octets")
     );
     assert_eq!(t.count(&Event::Delivered), 0);
-    assert_eq!(t.count(&Event::Abort), 1);
+    assert_eq!(t.aborts(), [AbortReason::TooLarge]);
     let (_, _, events) = run_blocking(&config, &[message_session(&body)], MIN_BUFFER_LEN);
     let stored: usize = events
         .iter()
@@ -569,7 +679,7 @@ fn data_of_20000_octets_over_10000_limit() {
             .contains(&"552 5.3.4 Message size exceeds the maximum of 10000 octets")
     );
     assert_eq!(t.count(&Event::Delivered), 0);
-    assert_eq!(t.events.last(), Some(&Event::Abort));
+    assert_eq!(t.events.last(), Some(&Event::Abort(AbortReason::TooLarge)));
 }
 
 #[test]
@@ -628,7 +738,7 @@ fn handler_rejections() {
     assert!(lines.contains(&"550 5.1.1 Mailbox does not exist"));
     assert!(lines.contains(&"554 5.7.0 Content refused"));
     // A rejection by `data_end` is the handler's own decision: no abort.
-    assert_eq!(t.count(&Event::Abort), 0);
+    assert!(t.aborts().is_empty());
     assert_eq!(t.count(&Event::Delivered), 0);
 }
 
@@ -686,7 +796,7 @@ fn smuggled_end_of_data_rejected() {
             .count();
         assert_eq!(mails, 1, "{first:?}");
         assert_eq!(t.count(&Event::Delivered), 0, "{first:?}");
-        assert_eq!(t.count(&Event::Abort), 1, "{first:?}");
+        assert_eq!(t.aborts(), [AbortReason::BareLineEnding], "{first:?}");
     }
 }
 
@@ -734,7 +844,7 @@ fn text_line_over_limit_rejected() {
             .contains(&"500 5.5.2 Line too long: text lines are limited to 20 octets")
     );
     assert_eq!(t.count(&Event::Delivered), 0);
-    assert_eq!(t.count(&Event::Abort), 1);
+    assert_eq!(t.aborts(), [AbortReason::LineTooLong]);
 }
 
 #[test]
@@ -743,7 +853,7 @@ fn data_line_of_one_mebibyte() {
     let t = transcript_chunked(&Config::new(HOST), &message_session(&body));
     assert_eq!(t.codes(), ["220", "250", "250", "250", "354", "500", "221"]);
     assert_eq!(t.count(&Event::Delivered), 0);
-    assert_eq!(t.count(&Event::Abort), 1);
+    assert_eq!(t.aborts(), [AbortReason::LineTooLong]);
 }
 
 #[test]
@@ -789,6 +899,55 @@ fn error_flood_closes_with_421() {
         Some(&"421 mx.test.example Too many errors, closing connection")
     );
     assert_eq!(t.ended, Ok(Ended::TooManyErrors));
+}
+
+#[test]
+fn max_errors_zero_means_no_limit() {
+    let config = Config {
+        max_errors: 0,
+        ..Config::new(HOST)
+    };
+    let input = [
+        b"EHLO x\r\n".to_vec(),
+        b"FOO\r\n".repeat(30),
+        b"NOOP\r\n".to_vec(),
+    ]
+    .concat();
+    let t = transcript_with(&config, &input);
+    let mut expected = vec!["220", "250"];
+    expected.extend([" 500"; 30].map(|c| &c[1..]));
+    expected.push("250");
+    assert_eq!(t.codes(), expected);
+    assert!(!t.output.contains("421"));
+    assert_eq!(t.ended, Ok(Ended::Closed));
+}
+
+#[test]
+fn max_recipients_zero_means_no_limit() {
+    let config = Config {
+        max_recipients: 0,
+        ..Config::new(HOST)
+    };
+    let input = b"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<r1@d>\r\nRCPT TO:<r2@d>\r\nRCPT TO:<r3@d>\r\nDATA\r\nm\r\n.\r\n";
+    let t = transcript_with(&config, input);
+    assert_eq!(
+        t.codes(),
+        ["220", "250", "250", "250", "250", "250", "354", "250"]
+    );
+    assert_eq!(t.count(&Event::Rcpt("r3@d".into())), 1);
+    assert_eq!(t.count(&Event::Delivered), 1);
+}
+
+#[test]
+fn max_line_length_zero_means_no_limit() {
+    let config = Config {
+        max_line_length: 0,
+        ..Config::new(HOST)
+    };
+    let body = [vec![b'z'; 5000], b"\r\n.\r\n".to_vec()].concat();
+    let t = transcript_chunked(&config, &message_session(&body));
+    assert_eq!(t.codes(), ["220", "250", "250", "250", "354", "250", "221"]);
+    assert_eq!(t.count(&Event::Delivered), 1);
 }
 
 #[test]
@@ -890,7 +1049,11 @@ fn lost_connection_mid_data_never_delivers() {
         let t = transcript(&[&session[..], end].concat());
         assert_eq!(t.ended, Ok(Ended::Closed), "{end:?}");
         assert_eq!(t.count(&Event::Delivered), 0, "{end:?}");
-        assert_eq!(t.events.last(), Some(&Event::Abort), "{end:?}");
+        assert_eq!(
+            t.events.last(),
+            Some(&Event::Abort(AbortReason::ConnectionClosed)),
+            "{end:?}"
+        );
     }
 }
 
@@ -912,21 +1075,98 @@ fn read_error_mid_data_never_delivers() {
         Err(ServeError::Io(embedded_io::ErrorKind::TimedOut))
     ));
     assert!(!handler.events.contains(&Event::Delivered));
-    assert_eq!(handler.events.last(), Some(&Event::Abort));
+    assert_eq!(
+        handler.events.last(),
+        Some(&Event::Abort(AbortReason::TransportError))
+    );
 }
 
 #[test]
 fn quit_inside_transaction_aborts() {
     let t = transcript(b"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nQUIT\r\n");
     assert_eq!(t.ended, Ok(Ended::Quit));
-    assert_eq!(t.events.last(), Some(&Event::Abort));
+    assert_eq!(t.events.last(), Some(&Event::Abort(AbortReason::Quit)));
+}
+
+#[test]
+fn handler_data_rejection_aborts() {
+    let body = b"Subject: x\r\n\r\nSTOP-DATA\r\nmore data\r\n.\r\n";
+    let t = transcript(&message_session(body));
+    assert_eq!(t.codes(), ["220", "250", "250", "250", "354", "452", "221"]);
+    assert!(t.lines().contains(&"452 4.3.1 Disk full"));
+    assert_eq!(t.aborts(), [AbortReason::Rejected(DATA_REJECTED)]);
+    assert_eq!(t.count(&Event::Delivered), 0);
+}
+
+#[test]
+fn error_limit_inside_transaction_aborts() {
+    let config = Config {
+        max_errors: 2,
+        ..Config::new(HOST)
+    };
+    let t = transcript_with(&config, b"EHLO x\r\nMAIL FROM:<a@b>\r\nFOO\r\nBAR\r\n");
+    assert_eq!(t.codes(), ["220", "250", "250", "500", "500", "421"]);
+    assert_eq!(t.ended, Ok(Ended::TooManyErrors));
+    assert_eq!(t.aborts(), [AbortReason::TooManyErrors]);
+}
+
+#[test]
+fn mail_rejected_by_server_reported() {
+    let config = Config {
+        max_size: 100,
+        ..Config::new(HOST)
+    };
+    let input = "EHLO x\r\nMAIL FROM:<big@b> SIZE=101\r\nMAIL FROM:<用户@b>\r\n";
+    let t = transcript_with(&config, input.as_bytes());
+    assert_eq!(t.codes(), ["220", "250", "552", "553"]);
+    assert_eq!(
+        t.events,
+        [
+            Event::Hello("x".into(), true),
+            Event::MailRejected("big@b".into(), MailRejection::TooLarge),
+            Event::MailRejected("用户@b".into(), MailRejection::NeedsSmtputf8),
+        ]
+    );
+}
+
+#[test]
+fn abort_reasons_display() {
+    assert_eq!(AbortReason::Reset.to_string(), "client sent RSET");
+    assert_eq!(
+        AbortReason::TooLarge.to_string(),
+        "message over the maximum size, rejected with 552"
+    );
+    assert_eq!(
+        AbortReason::Rejected(DATA_REJECTED).to_string(),
+        "handler rejected the data with 452 Disk full"
+    );
+    assert_eq!(
+        MailRejection::TooLarge.to_string(),
+        "declared size over the maximum, rejected with 552"
+    );
+}
+
+#[test]
+fn transport_error_displayed_with_display() {
+    let reset = std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "Connection reset by peer",
+    );
+    let error = ServeError::Io(reset);
+    assert_eq!(
+        error.to_string(),
+        "transport error: Connection reset by peer"
+    );
 }
 
 #[test]
 fn rset_aborts_transaction() {
     let t = transcript(b"EHLO x\r\nMAIL FROM:<a@b>\r\nRSET\r\nRSET\r\nMAIL FROM:<a@b>\r\n");
     assert_eq!(t.codes(), ["220", "250", "250", "250", "250", "250"]);
-    assert_eq!(t.count(&Event::Abort), 2);
+    assert_eq!(
+        t.aborts(),
+        [AbortReason::Reset, AbortReason::ConnectionClosed]
+    );
 }
 
 #[test]

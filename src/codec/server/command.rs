@@ -5,14 +5,17 @@
 use core::fmt;
 
 use super::path::{PathError, parse_path};
+use crate::codec::address::{AddressError, validate_domain};
 
 /// One parsed command line. Text fields borrow from the line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Command<'a> {
-    /// `EHLO domain`: the client asks for extensions.
+    /// `EHLO domain`: the client asks for extensions. The name is an ASCII
+    /// domain or address literal (RFC 5321 section 4.1.1.1).
     Ehlo(&'a str),
-    /// `HELO domain`: a plain SMTP session, no extensions.
+    /// `HELO domain`: a plain SMTP session, no extensions. The name is
+    /// checked as for EHLO.
     Helo(&'a str),
     /// `MAIL FROM:<reverse-path> [parameters]`. The path is empty for the
     /// null reverse-path `<>`.
@@ -68,6 +71,11 @@ pub enum CommandError {
     InvalidText,
     /// The path is malformed (reply 501 or 553).
     InvalidPath(PathError),
+    /// EHLO or HELO has more than one argument (reply 501).
+    TooManyArguments,
+    /// The EHLO or HELO argument is neither a domain nor an address literal
+    /// (reply 501, RFC 5321 section 4.1.2).
+    InvalidDomain(AddressError),
 }
 
 impl fmt::Display for CommandError {
@@ -83,6 +91,17 @@ impl fmt::Display for CommandError {
                 f.write_str("argument is not UTF-8 text without control characters")
             }
             Self::InvalidPath(e) => write!(f, "invalid path: {e}"),
+            Self::TooManyArguments => {
+                f.write_str("expected one domain or address literal, found more than one argument")
+            }
+            Self::InvalidDomain(AddressError::Syntax) => f.write_str(
+                "invalid domain: expected a domain such as client.example \
+                 or an address literal such as [192.0.2.1]",
+            ),
+            Self::InvalidDomain(AddressError::Utf8NotAllowed) => {
+                f.write_str("invalid domain: non-ASCII names must be sent as A-labels (xn--)")
+            }
+            Self::InvalidDomain(e) => write!(f, "invalid domain: {e}"),
         }
     }
 }
@@ -160,11 +179,14 @@ fn no_argument<'a>(argument: &str, command: Command<'a>) -> Result<Command<'a>, 
     }
 }
 
-/// Parses the EHLO/HELO argument: one word of printable characters.
+/// Parses the EHLO/HELO argument: one domain or address literal
+/// (RFC 5321 section 4.1.1.1), in ASCII because SMTPUTF8 is offered only
+/// in the EHLO reply.
 ///
-/// NOTE: the name is not checked against the Domain / address-literal
-/// grammar, because real clients send host names with underscores and
-/// RFC 5321 section 4.1.4 forbids refusing a session over the name.
+/// RFC 5321 section 4.1.2 asks for 501 when a label has a character other
+/// than a letter, digit or hyphen, so host names with `_` are rejected
+/// although some clients send them. Section 4.1.4 forbids refusing a name
+/// only for not matching the client's address, which this does not check.
 fn parse_domain_argument(argument: &str) -> Result<&str, CommandError> {
     let name = argument.trim_matches(' ');
     check_text(name)?;
@@ -172,8 +194,12 @@ fn parse_domain_argument(argument: &str) -> Result<&str, CommandError> {
         return Err(CommandError::MissingArgument);
     }
     if name.contains(' ') {
-        return Err(CommandError::UnexpectedArgument);
+        return Err(CommandError::TooManyArguments);
     }
+    if !name.is_ascii() {
+        return Err(CommandError::InvalidDomain(AddressError::Utf8NotAllowed));
+    }
+    validate_domain(name).map_err(CommandError::InvalidDomain)?;
     Ok(name)
 }
 
@@ -267,6 +293,10 @@ pub enum ParameterError {
     /// A known keyword with a missing or invalid value, a repeated keyword,
     /// or an item that is not `keyword[=value]` (reply 501).
     Malformed,
+    /// A defined value that this server does not implement (reply 555,
+    /// RFC 5321 section 4.1.1.11): `BODY=BINARYMIME` (RFC 3030), which
+    /// needs the CHUNKING extension that is not offered.
+    NotImplemented,
 }
 
 impl fmt::Display for ParameterError {
@@ -274,6 +304,7 @@ impl fmt::Display for ParameterError {
         match self {
             Self::Unknown => f.write_str("parameter not recognized"),
             Self::Malformed => f.write_str("malformed parameter"),
+            Self::NotImplemented => f.write_str("parameter value not implemented"),
         }
     }
 }
@@ -294,7 +325,8 @@ pub enum BodyType {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MailParameters {
-    /// `SIZE=` in octets (RFC 1870 section 6).
+    /// `SIZE=` in octets (RFC 1870 section 6). A value of up to 20 digits
+    /// above `u64::MAX` is valid syntax and is stored as `u64::MAX`.
     pub size: Option<u64>,
     /// `BODY=`.
     pub body: Option<BodyType>,
@@ -324,6 +356,8 @@ impl MailParameters {
                     BodyType::SevenBit
                 } else if value.eq_ignore_ascii_case("8BITMIME") {
                     BodyType::EightBitMime
+                } else if value.eq_ignore_ascii_case("BINARYMIME") {
+                    return Err(ParameterError::NotImplemented);
                 } else {
                     return Err(ParameterError::Malformed);
                 };
@@ -341,17 +375,20 @@ impl MailParameters {
     }
 }
 
-/// Parses `size-value = 1*20DIGIT` (RFC 1870 section 6) into a u64.
+/// Parses `size-value = 1*20DIGIT` (RFC 1870 section 6) into a u64. Twenty
+/// digits can exceed `u64::MAX`; such a value saturates at `u64::MAX`, so
+/// it is over any configured maximum and gets 552, not a syntax error.
 fn parse_size(value: &str) -> Result<u64, ParameterError> {
     if value.is_empty() || value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ParameterError::Malformed);
     }
-    value.parse().map_err(|_| ParameterError::Malformed)
+    Ok(value.parse().unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::string::ToString;
 
     fn mail(line: &str) -> (&str, &str) {
         match parse_command(line.as_bytes()) {
@@ -406,7 +443,11 @@ mod tests {
         );
         assert_eq!(
             parse_command(b"EHLO a b"),
-            Err(CommandError::UnexpectedArgument)
+            Err(CommandError::TooManyArguments)
+        );
+        assert_eq!(
+            parse_command(b"HELO x y"),
+            Err(CommandError::TooManyArguments)
         );
         assert_eq!(
             parse_command(b"EHLO [127.0.0.1]"),
@@ -416,6 +457,70 @@ mod tests {
         assert_eq!(
             parse_command(b"EHLO a\xffb"),
             Err(CommandError::InvalidText)
+        );
+    }
+
+    #[test]
+    fn greeting_names_checked_as_domains() {
+        let longest_label = "d".repeat(63);
+        let longest = std::format!(
+            "{longest_label}.{longest_label}.{longest_label}.{}",
+            "e".repeat(63)
+        );
+        for name in [
+            "client.example",
+            "x",
+            "localhost",
+            "xn--bcher-kva.example",
+            "[192.0.2.1]",
+            "[IPv6:2001:db8::1]",
+            longest.as_str(),
+        ] {
+            let line = std::format!("EHLO {name}");
+            assert_eq!(
+                parse_command(line.as_bytes()),
+                Ok(Command::Ehlo(name)),
+                "{name:?}"
+            );
+        }
+
+        let too_long = std::format!("{longest}e");
+        let long_label = std::format!("{}.example", "d".repeat(64));
+        let cases: &[(&str, AddressError)] = &[
+            ("x;by-evil.example", AddressError::Syntax),
+            ("x(comment)", AddressError::Syntax),
+            ("trusted.example)by(mx.bank.example;", AddressError::Syntax),
+            ("-bad-", AddressError::Syntax),
+            ("under_score.example", AddressError::Syntax),
+            ("host.", AddressError::Syntax),
+            ("a..b", AddressError::Syntax),
+            ("user@host", AddressError::Syntax),
+            ("[192.0.2.1", AddressError::Syntax),
+            ("[300.0.0.1]", AddressError::Syntax),
+            ("ü.example", AddressError::Utf8NotAllowed),
+            (too_long.as_str(), AddressError::DomainTooLong),
+            (long_label.as_str(), AddressError::LabelTooLong),
+        ];
+        for &(name, expected) in cases {
+            let line = std::format!("HELO {name}");
+            assert_eq!(
+                parse_command(line.as_bytes()),
+                Err(CommandError::InvalidDomain(expected)),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn greeting_error_texts() {
+        assert_eq!(
+            CommandError::TooManyArguments.to_string(),
+            "expected one domain or address literal, found more than one argument"
+        );
+        assert_eq!(
+            CommandError::InvalidDomain(AddressError::Syntax).to_string(),
+            "invalid domain: expected a domain such as client.example \
+             or an address literal such as [192.0.2.1]"
         );
     }
 
@@ -518,6 +623,15 @@ mod tests {
             parse("SIZE=18446744073709551615").map(|p| p.size),
             Ok(Some(u64::MAX))
         );
+        // Valid 20-digit values above u64::MAX saturate.
+        for value in ["18446744073709551616", "99999999999999999999"] {
+            let parameter = std::format!("SIZE={value}");
+            assert_eq!(
+                MailParameters::parse(Parameters(&parameter)).map(|p| p.size),
+                Ok(Some(u64::MAX)),
+                "{value}"
+            );
+        }
     }
 
     #[test]
@@ -530,11 +644,19 @@ mod tests {
         assert_eq!(parse("SIZE=abc"), Err(ParameterError::Malformed));
         assert_eq!(parse("SIZE=-1"), Err(ParameterError::Malformed));
         assert_eq!(
-            parse("SIZE=18446744073709551616"),
+            parse("SIZE=123456789012345678901"),
             Err(ParameterError::Malformed)
         );
         assert_eq!(parse("SIZE=1 SIZE=2"), Err(ParameterError::Malformed));
-        assert_eq!(parse("BODY=BINARYMIME"), Err(ParameterError::Malformed));
+        assert_eq!(
+            parse("BODY=BINARYMIME"),
+            Err(ParameterError::NotImplemented)
+        );
+        assert_eq!(
+            parse("body=binarymime"),
+            Err(ParameterError::NotImplemented)
+        );
+        assert_eq!(parse("BODY=9BIT"), Err(ParameterError::Malformed));
         assert_eq!(parse("SMTPUTF8=yes"), Err(ParameterError::Malformed));
         assert_eq!(parse("=x"), Err(ParameterError::Malformed));
         assert_eq!(parse("SIZE=1=2"), Err(ParameterError::Malformed));
