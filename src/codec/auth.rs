@@ -491,6 +491,17 @@ impl<'a> Authenticator<'a> {
         Ok(writer.len)
     }
 
+    /// Returns the length of the longest response line this exchange can
+    /// send after the `AUTH` line, CRLF included, so that a caller can check
+    /// its buffer before the exchange starts.
+    pub fn max_response_len(&self) -> Result<usize, AuthError> {
+        let mut max = 0;
+        for &response in self.mechanism.responses() {
+            max = max.max(self.encoded_len(response)?.saturating_add(2));
+        }
+        Ok(max)
+    }
+
     /// Takes the text of a `334` challenge: the bytes after `334 `, base64
     /// encoded, possibly empty.
     ///
@@ -938,6 +949,7 @@ mod tests {
 
         let payload = std::format!("user=pump@example.net\x01auth=Bearer {token}\x01\x01");
         let expected = std::format!("{}\r\n", base64(payload.as_bytes()));
+        assert_eq!(authenticator.max_response_len(), Ok(expected.len()));
         assert_eq!(respond(&mut authenticator, b"").unwrap(), expected);
         // Then the error challenge.
         assert_eq!(respond(&mut authenticator, b"e30=").unwrap(), "\r\n");
