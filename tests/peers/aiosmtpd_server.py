@@ -15,7 +15,8 @@ offers PLAIN and LOGIN (aiosmtpd's own) plus CRAM-MD5 and XOAUTH2
 "pump" with the password "s3cret", or with the XOAUTH2 access token
 "ya29.valid-token". A wrong token gets the provider failure flow: a 334
 challenge with a base64 JSON error, then 535 after the client's empty
-line. The stored envelope records the user who logged in.
+line. The user "later" gets 454 4.7.0, a temporary failure, from PLAIN
+and LOGIN. The stored envelope records the user who logged in.
 """
 
 import argparse
@@ -94,6 +95,12 @@ class Handler:
 
 def check_password(server, session, envelope, mechanism, auth_data):
     """Authenticator for aiosmtpd's PLAIN and LOGIN."""
+    if auth_data.login == b"later":
+        return AuthResult(
+            success=False,
+            handled=False,
+            message="454 4.7.0 Temporary authentication failure",
+        )
     ok = auth_data.login == AUTH_USER and hmac.compare_digest(
         auth_data.password, AUTH_PASSWORD
     )
