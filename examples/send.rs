@@ -6,9 +6,20 @@
 //!     --subject "Pressure alarm" --body alarm.txt
 //! ```
 //!
+//! With `--user` it logs in with AUTH first. The secret comes from an
+//! environment variable, never from the command line, where other users
+//! could read it in the process list:
+//!
+//! ```text
+//! SMTP_PASSWORD=... cargo run --example send -- --server 127.0.0.1:2525 \
+//!     --user pump --password-env SMTP_PASSWORD --auth-plaintext \
+//!     --from pump-7@example.net --to ops@example.org
+//! ```
+//!
 //! Exit codes follow sysexits.h: 0 every recipient accepted, 64 usage
-//! error, 65 invalid input, 69 permanent failure, 74 local I/O error,
-//! 75 temporary failure.
+//! error, 65 invalid input (a missing environment variable among them),
+//! 69 permanent failure (wrong credentials among them), 74 local I/O
+//! error, 75 temporary failure.
 
 use std::fs::File;
 use std::io::{self, Read as _};
@@ -19,9 +30,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use embedded_io_adapters::std::FromStd;
 use embedded_smtp::blocking::{Blocking, block_on};
 use embedded_smtp::client::{
-    BodyInfo, Client, Config, Content, Envelope, Error, InputError, RecipientResult,
+    AuthOptions, BodyInfo, Client, Config, Content, Envelope, Error, InputError, RecipientResult,
 };
 use embedded_smtp::codec::address::validate_mailbox;
+use embedded_smtp::codec::auth::{Credentials, Mechanism};
 use embedded_smtp::codec::dot::{SizeCounter, has_8bit};
 use embedded_smtp::codec::message::{Date, Headers, Mailbox, MessageId};
 use embedded_smtp::host::{ConnectOptions, connect};
@@ -37,6 +49,8 @@ usage: send --server HOST[:PORT] --from ADDR --to ADDR [--to ADDR]...
             [--subject TEXT] [--body FILE|-] [--message FILE|-]
             [--helo NAME] [--lmtp] [--source-address IP[:PORT]]
             [--timeout SECS] [--quiet]
+            [--user NAME (--password-env VAR | --oauth-token-env VAR)
+             [--auth MECH] [--auth-plaintext]]
 
   --server HOST[:PORT]  server to connect to; the port defaults to 25
   --from ADDR           envelope sender and From address; empty for <>
@@ -51,7 +65,16 @@ usage: send --server HOST[:PORT] --from ADDR --to ADDR [--to ADDR]...
   --source-address IP[:PORT]  local address to bind before connecting
   --timeout SECS        connect, read and write timeout in seconds
                         (default: 30 s to connect, RFC 5321 values after)
-  --quiet               do not print the SMTP dialog on stderr";
+  --quiet               do not print the SMTP dialog on stderr
+  --user NAME           log in with AUTH as NAME before sending
+  --password-env VAR    read the password from environment variable VAR
+  --oauth-token-env VAR read an OAuth 2.0 access token for XOAUTH2 from
+                        environment variable VAR
+  --auth MECH           use only this mechanism: PLAIN, LOGIN, CRAM-MD5 or
+                        XOAUTH2 (default: the strongest both sides support)
+  --auth-plaintext      allow AUTH over a connection without TLS; PLAIN and
+                        LOGIN then send the password readable to anyone on
+                        the path";
 
 #[derive(Debug, Default)]
 struct Args {
@@ -66,6 +89,11 @@ struct Args {
     source_address: Option<SocketAddr>,
     timeout: Option<Duration>,
     quiet: bool,
+    user: Option<String>,
+    password_env: Option<String>,
+    oauth_token_env: Option<String>,
+    auth: Option<Mechanism>,
+    auth_plaintext: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -83,6 +111,22 @@ fn parse_args() -> Result<Args, String> {
             "--helo" => args.helo = Some(value()?),
             "--lmtp" => args.lmtp = true,
             "--quiet" => args.quiet = true,
+            "--user" => args.user = Some(value()?),
+            "--password-env" => args.password_env = Some(value()?),
+            "--oauth-token-env" => args.oauth_token_env = Some(value()?),
+            "--auth" => {
+                let text = value()?;
+                let mechanism = Mechanism::PREFERENCE
+                    .into_iter()
+                    .find(|m| m.name().eq_ignore_ascii_case(&text))
+                    .ok_or_else(|| {
+                        format!(
+                            "invalid --auth {text:?}: expected PLAIN, LOGIN, CRAM-MD5 or XOAUTH2"
+                        )
+                    })?;
+                args.auth = Some(mechanism);
+            }
+            "--auth-plaintext" => args.auth_plaintext = true,
             "--source-address" => {
                 let text = value()?;
                 let address = text
@@ -116,7 +160,32 @@ fn parse_args() -> Result<Args, String> {
     if args.body.is_some() && args.message.is_some() {
         return Err("--body and --message cannot be combined".into());
     }
+    check_auth_args(&args)?;
     Ok(args)
+}
+
+/// Checks that the AUTH options come as a complete set: a user name with
+/// exactly one source for its secret.
+fn check_auth_args(args: &Args) -> Result<(), String> {
+    let secrets =
+        usize::from(args.password_env.is_some()) + usize::from(args.oauth_token_env.is_some());
+    if args.user.is_none() {
+        let needs_user = [
+            (args.password_env.is_some(), "--password-env"),
+            (args.oauth_token_env.is_some(), "--oauth-token-env"),
+            (args.auth.is_some(), "--auth"),
+            (args.auth_plaintext, "--auth-plaintext"),
+        ];
+        if let Some((_, flag)) = needs_user.iter().find(|(given, _)| *given) {
+            return Err(format!("{flag} needs --user"));
+        }
+        return Ok(());
+    }
+    match secrets {
+        0 => Err("--user needs --password-env or --oauth-token-env".into()),
+        1 => Ok(()),
+        _ => Err("--password-env and --oauth-token-env cannot be combined".into()),
+    }
 }
 
 /// Prints the library's trace lines, the `C:` and `S:` dialog, on stderr.
@@ -240,6 +309,30 @@ fn run(args: &Args) -> u8 {
         }
     }
 
+    let secret = match secret_from_env(args) {
+        Ok(secret) => secret,
+        Err(message) => {
+            eprintln!("send: {message}");
+            return EX_DATAERR;
+        }
+    };
+    let credentials = args
+        .user
+        .as_deref()
+        .zip(secret.as_deref())
+        .map(|(user, secret)| {
+            if args.oauth_token_env.is_some() {
+                Credentials::oauth2(user, secret)
+            } else {
+                Credentials::new(user, secret)
+            }
+        });
+    let auth_options = AuthOptions {
+        mechanism: args.auth,
+        allow_plaintext: args.auth_plaintext,
+        ..AuthOptions::new()
+    };
+
     let mut options = ConnectOptions::default();
     if let Some(timeout) = args.timeout {
         options = options.with_timeout(timeout);
@@ -270,10 +363,19 @@ fn run(args: &Args) -> u8 {
     let to: Vec<&str> = args.to.iter().map(String::as_str).collect();
     let envelope = Envelope::new(from, &to);
     let mut results = vec![RecipientResult::NotAttempted; to.len()];
-    let mut buf = [0u8; 4096];
+    // Half of the buffer takes each command line, and an AUTH response
+    // line carries the whole OAuth 2.0 token in base64, so this leaves room
+    // for tokens of about 6,000 bytes.
+    let mut buf = [0u8; 16384];
 
     let outcome = block_on(async {
         let mut client = Client::connect(stream, &mut buf, &config).await?;
+        if let Some(credentials) = &credentials
+            && let Err(e) = client.authenticate(credentials, &auth_options).await
+        {
+            let _ = client.quit().await;
+            return Err(e);
+        }
         let sent = match &message {
             Some(MessageSource::Memory(data)) => {
                 client.send_slice(&envelope, data, &mut results).await
@@ -343,6 +445,23 @@ fn run(args: &Args) -> u8 {
     });
 
     report(&to, &results, outcome)
+}
+
+/// Reads the password or token from the environment variable that
+/// `--password-env` or `--oauth-token-env` names.
+fn secret_from_env(args: &Args) -> Result<Option<String>, String> {
+    let Some(var) = args.password_env.as_ref().or(args.oauth_token_env.as_ref()) else {
+        return Ok(None);
+    };
+    match std::env::var(var) {
+        Ok(secret) => Ok(Some(secret)),
+        Err(std::env::VarError::NotPresent) => Err(format!(
+            "environment variable {var} is not set; export the secret there"
+        )),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(format!("environment variable {var} is not valid UTF-8"))
+        }
+    }
 }
 
 enum MessageSource {

@@ -103,15 +103,19 @@ step "clippy, log" \
     cargo clippy --locked --lib --no-default-features --features log -- -D warnings
 step "clippy, defmt" \
     cargo clippy --locked --lib --no-default-features --features defmt -- -D warnings
+step "clippy, cram-md5" \
+    cargo clippy --locked --lib --no-default-features --features cram-md5 -- -D warnings
 step "clippy, std (all targets)" \
     cargo clippy --locked --all-targets --features std -- -D warnings
 step "clippy, std,log (all targets)" \
     cargo clippy --locked --all-targets --features std,log -- -D warnings
 step "clippy, tokio (all targets)" \
     cargo clippy --locked --all-targets --features tokio -- -D warnings
+step "clippy, std,log,cram-md5 (all targets)" \
+    cargo clippy --locked --all-targets --features std,log,cram-md5 -- -D warnings
 
-step "rustdoc, std,tokio" \
-    env RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --features std,tokio
+step "rustdoc, std,tokio,cram-md5" \
+    env RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --features std,tokio,cram-md5
 
 # RUSTFLAGS reaches only the cross-compiled crates (build scripts run on the
 # host are exempt when --target is given), and warnings from registry
@@ -123,6 +127,9 @@ for target in "${cross_targets[@]}"; do
     step "build $target, defmt" \
         env RUSTFLAGS="-D warnings" \
         cargo build --locked --lib --no-default-features --features defmt --target "$target"
+    step "build $target, cram-md5" \
+        env RUSTFLAGS="-D warnings" \
+        cargo build --locked --lib --no-default-features --features cram-md5 --target "$target"
 done
 
 # The proof binary defines no global allocator, so its link fails as soon as
@@ -138,7 +145,7 @@ step "size of no-alloc proof" print_elf_size "$proof_elf"
 step "MSRV $msrv: check std,tokio,log" \
     cargo "+$msrv" check --locked --features tokio,log
 
-step "tests, std,tokio,log" cargo test --locked --features std,tokio,log
+step "tests, std,tokio,log,cram-md5" cargo test --locked --features std,tokio,log,cram-md5
 step "doctests, default features" cargo test --locked --doc
 
 print_summary

@@ -3,7 +3,9 @@
 use core::fmt;
 
 use crate::codec::address::AddressError;
+use crate::codec::auth::{AuthError, Mechanism};
 use crate::codec::command::{CommandKind, EncodeError};
+use crate::codec::ehlo::AuthMechanisms;
 use crate::codec::reply::{EnhancedCode, ReplyCode, ReplyError};
 
 /// Maximum number of reply text bytes kept in a [`Reply`].
@@ -95,6 +97,9 @@ pub enum ProtocolError {
     /// An LMTP server closed the connection or sent a negative reply before
     /// one reply per accepted recipient arrived after the end of data.
     MissingLmtpReply,
+    /// A CRAM-MD5 challenge was not valid base64. The client cancelled the
+    /// exchange with `*` (RFC 4954 section 4).
+    InvalidAuthChallenge,
 }
 
 impl fmt::Display for ProtocolError {
@@ -116,6 +121,7 @@ impl fmt::Display for ProtocolError {
             Self::MissingLmtpReply => {
                 f.write_str("LMTP server sent fewer replies after the data than recipients")
             }
+            Self::InvalidAuthChallenge => f.write_str("AUTH challenge is not valid base64"),
         }
     }
 }
@@ -155,6 +161,26 @@ pub enum InputError {
     Utf8NotSupported,
     /// A composed message's headers are invalid.
     Compose(crate::codec::message::ComposeError),
+    /// AUTH was requested over a transport that is not encrypted, and
+    /// [`AuthOptions::allow_plaintext`](super::AuthOptions::allow_plaintext)
+    /// is not set.
+    AuthNotEncrypted,
+    /// The server offers none of the enabled mechanisms that suit the
+    /// credentials, or does not offer AUTH at all.
+    NoCommonMechanism {
+        /// Mechanisms the server offered that this client implements.
+        offered: AuthMechanisms,
+    },
+    /// The server does not offer the mechanism the caller forced.
+    MechanismNotOffered {
+        /// The forced mechanism.
+        mechanism: Mechanism,
+        /// Mechanisms the server offered that this client implements.
+        offered: AuthMechanisms,
+    },
+    /// The credentials cannot be sent with the chosen mechanism, for
+    /// example because they contain CR, LF or NUL.
+    Auth(AuthError),
 }
 
 impl From<EncodeError> for InputError {
@@ -190,11 +216,101 @@ impl fmt::Display for InputError {
                 f.write_str("address is not ASCII but the server does not offer SMTPUTF8")
             }
             Self::Compose(e) => write!(f, "invalid message header: {e}"),
+            Self::AuthNotEncrypted => f.write_str(
+                "AUTH rejected before sending: the connection is not encrypted; \
+                 use TLS, or allow plaintext authentication explicitly",
+            ),
+            Self::NoCommonMechanism { offered } if offered.is_empty() => {
+                f.write_str("the server offers no AUTH mechanism that this client implements")
+            }
+            Self::NoCommonMechanism { offered } => write!(
+                f,
+                "none of the AUTH mechanisms the server offers ({offered}) is enabled \
+                 and suits the credentials"
+            ),
+            Self::MechanismNotOffered { mechanism, offered } => write!(
+                f,
+                "the server does not offer AUTH {mechanism} (offered: {offered})"
+            ),
+            Self::Auth(e) => write!(f, "invalid credentials: {e}"),
         }
     }
 }
 
-impl core::error::Error for InputError {}
+impl core::error::Error for InputError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Encode(e) => Some(e),
+            Self::Auth(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Reason the server gave for rejecting authentication, taken from its
+/// reply code (RFC 4954 section 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum AuthFailure {
+    /// `535 5.7.8`: the user name, password or access token is wrong.
+    CredentialsInvalid,
+    /// `534 5.7.9`: the server requires a stronger mechanism for this user.
+    MechanismTooWeak,
+    /// `538 5.7.11`: the server accepts this mechanism only over an
+    /// encrypted connection.
+    EncryptionRequired,
+    /// `454 4.7.0`: a temporary failure on the server, such as an
+    /// unreachable user database.
+    TemporaryFailure,
+    /// `432 4.7.12`: the user must change the password before logging in
+    /// with this mechanism.
+    PasswordTransitionNeeded,
+    /// `504 5.5.4`: the server does not support the mechanism.
+    MechanismNotSupported,
+    /// `500 5.5.6`: an authentication line exceeded the server's limit.
+    LineTooLong,
+    /// `500` or `502`: the server does not implement AUTH.
+    NotImplemented,
+    /// Another negative reply, such as `501` for a response the server
+    /// could not decode or `503` after an earlier successful AUTH.
+    Other,
+}
+
+impl AuthFailure {
+    /// Classifies a negative reply to AUTH or to an AUTH response line.
+    pub fn from_reply(reply: &Reply) -> Self {
+        let line_too_long = reply
+            .enhanced
+            .is_some_and(|code| code.class == 5 && code.subject == 5 && code.detail == 6);
+        match reply.code.get() {
+            535 => Self::CredentialsInvalid,
+            534 => Self::MechanismTooWeak,
+            538 => Self::EncryptionRequired,
+            454 => Self::TemporaryFailure,
+            432 => Self::PasswordTransitionNeeded,
+            504 => Self::MechanismNotSupported,
+            500 if line_too_long => Self::LineTooLong,
+            500 | 502 => Self::NotImplemented,
+            _ => Self::Other,
+        }
+    }
+}
+
+impl fmt::Display for AuthFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::CredentialsInvalid => "credentials invalid",
+            Self::MechanismTooWeak => "the server requires a stronger mechanism",
+            Self::EncryptionRequired => "the server requires an encrypted connection",
+            Self::TemporaryFailure => "temporary failure on the server, try again later",
+            Self::PasswordTransitionNeeded => "the password must be changed first",
+            Self::MechanismNotSupported => "mechanism not supported by the server",
+            Self::LineTooLong => "an authentication line exceeded the server's limit",
+            Self::NotImplemented => "the server does not implement AUTH",
+            Self::Other => "authentication failed",
+        })
+    }
+}
 
 /// Error of a client session, generic over the transport's error type.
 #[derive(Debug)]
@@ -211,6 +327,16 @@ pub enum Error<E> {
         /// The reply.
         reply: Reply,
     },
+    /// The server rejected authentication with a negative reply to AUTH or
+    /// to a response line.
+    Auth {
+        /// The mechanism the client used.
+        mechanism: Mechanism,
+        /// The reason, from the reply code.
+        failure: AuthFailure,
+        /// The reply.
+        reply: Reply,
+    },
     /// No recipient was accepted, so no data was sent. Each recipient's reply
     /// is in the results slice passed to the send call.
     NoRecipientAccepted {
@@ -221,7 +347,9 @@ pub enum Error<E> {
     Protocol(ProtocolError),
     /// The request was refused before anything was sent.
     Input(InputError),
-    /// The caller's buffer is smaller than [`crate::client::MIN_BUFFER_LEN`].
+    /// The caller's buffer is smaller than [`crate::client::MIN_BUFFER_LEN`],
+    /// or its transmit half cannot hold an AUTH response line (a long
+    /// OAuth 2.0 access token). Nothing was sent.
     BufferTooSmall {
         /// Minimum length in bytes.
         needed: usize,
@@ -236,20 +364,21 @@ pub enum Error<E> {
 }
 
 impl<E> Error<E> {
-    /// Returns true when the same request may succeed later: 4yz replies,
-    /// lost connections, transport errors such as timeouts, and protocol
-    /// errors of the peer.
+    /// Returns true when the same request may succeed later: 4yz replies
+    /// (454 to AUTH among them), lost connections, transport errors such as
+    /// timeouts, and protocol errors of the peer.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Io(_) | Self::UnexpectedEof | Self::Protocol(_) | Self::Closed => true,
-            Self::Reply { reply, .. } => reply.is_transient(),
+            Self::Reply { reply, .. } | Self::Auth { reply, .. } => reply.is_transient(),
             Self::NoRecipientAccepted { transient } => *transient,
             Self::Input(_) | Self::BufferTooSmall { .. } | Self::Body(_) => false,
         }
     }
 
     /// Returns true when repeating the same request will fail again: 5yz
-    /// replies, recipients all refused permanently, and invalid input.
+    /// replies (535 invalid credentials among them), recipients all refused
+    /// permanently, and invalid input.
     pub fn is_permanent(&self) -> bool {
         !self.is_transient()
     }
@@ -257,7 +386,7 @@ impl<E> Error<E> {
     /// Returns the server reply behind this error, if there is one.
     pub fn reply(&self) -> Option<&Reply> {
         match self {
-            Self::Reply { reply, .. } => Some(reply),
+            Self::Reply { reply, .. } | Self::Auth { reply, .. } => Some(reply),
             _ => None,
         }
     }
@@ -281,6 +410,11 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             Self::Io(e) => write!(f, "transport error: {e}"),
             Self::UnexpectedEof => f.write_str("server closed the connection"),
             Self::Reply { command, reply } => write!(f, "server rejected {command}: {reply}"),
+            Self::Auth {
+                mechanism,
+                failure,
+                reply,
+            } => write!(f, "AUTH {mechanism} failed: {failure} ({reply})"),
             Self::NoRecipientAccepted { .. } => f.write_str("server accepted no recipient"),
             Self::Protocol(e) => write!(f, "protocol error: {e}"),
             Self::Input(e) => e.fmt(f),

@@ -10,6 +10,10 @@
 //! [`with_session`] wraps a whole session and sends QUIT on every exit path,
 //! like Python's `with smtplib.SMTP(...)`.
 //!
+//! [`Client::authenticate`] logs in with AUTH (RFC 4954) over PLAIN, LOGIN,
+//! XOAUTH2 or CRAM-MD5 (feature `cram-md5`), and only over an encrypted
+//! transport unless the caller allows plaintext.
+//!
 //! # Memory
 //!
 //! The client allocates nothing. The caller passes one buffer of at least
@@ -57,18 +61,22 @@
 //! Wrap a blocking transport in [`crate::blocking::Blocking`] and drive the
 //! session future with [`crate::blocking::block_on`]: the code is the same.
 
+mod auth;
 mod data;
 mod error;
 mod session;
 mod transaction;
 
 #[cfg(test)]
+mod auth_tests;
+#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;
 
+pub use auth::AuthOptions;
 pub use data::DataWriter;
-pub use error::{Error, InputError, ProtocolError, REPLY_TEXT_LEN, Reply};
+pub use error::{AuthFailure, Error, InputError, ProtocolError, REPLY_TEXT_LEN, Reply};
 pub use session::{Client, with_session};
 pub use transaction::{BodyInfo, Content, Delivery, RecipientResult, ReplyStatus};
 
@@ -98,6 +106,10 @@ pub struct Config<'a> {
     pub client_id: &'a str,
     /// SMTP or LMTP.
     pub protocol: Protocol,
+    /// The transport is already encrypted, as with implicit TLS (port 465).
+    /// [`Client::authenticate`] sends credentials only over an encrypted
+    /// transport unless [`AuthOptions::allow_plaintext`] is set.
+    pub secure: bool,
 }
 
 impl<'a> Config<'a> {
@@ -106,6 +118,7 @@ impl<'a> Config<'a> {
         Self {
             client_id,
             protocol: Protocol::Smtp,
+            secure: false,
         }
     }
 

@@ -36,6 +36,9 @@ pub struct Client<'b, T> {
     extensions: Extensions,
     pub(super) protocol: Protocol,
     pub(super) state: State,
+    /// The transport is encrypted, so AUTH may send credentials. Starts as
+    /// [`Config::secure`]; code that upgrades the transport to TLS sets it.
+    pub(super) secure: bool,
 }
 
 impl<T> core::fmt::Debug for Client<'_, T> {
@@ -44,6 +47,7 @@ impl<T> core::fmt::Debug for Client<'_, T> {
             .field("protocol", &self.protocol)
             .field("extensions", &self.extensions)
             .field("state", &self.state)
+            .field("secure", &self.secure)
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +89,7 @@ impl<'b, T: Read + Write> Client<'b, T> {
             extensions: Extensions::new(),
             protocol: config.protocol,
             state: State::Ready,
+            secure: config.secure,
         };
 
         let greeting = client.read_reply(CommandKind::Greeting).await?;
@@ -158,6 +163,12 @@ impl<'b, T: Read + Write> Client<'b, T> {
     /// reply; empty after a HELO fallback.
     pub fn extensions(&self) -> &Extensions {
         &self.extensions
+    }
+
+    /// Returns true when the transport is encrypted, which
+    /// [`Client::authenticate`] requires unless plaintext is allowed.
+    pub fn is_secure(&self) -> bool {
+        self.secure
     }
 
     /// Returns true while the session can send commands, and false after a

@@ -109,6 +109,24 @@ impl AuthMechanisms {
     }
 }
 
+/// Writes the mechanism names separated by spaces, or `none` for the empty
+/// set.
+impl core::fmt::Display for AuthMechanisms {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.is_empty() {
+            return f.write_str("none");
+        }
+        let mut separator = "";
+        for (mechanism, name) in Self::NAMES {
+            if self.contains(mechanism) {
+                write!(f, "{separator}{}", crate::fmt::Bytes(name))?;
+                separator = " ";
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Extensions a server advertised in its EHLO reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -383,6 +401,13 @@ mod tests {
         assert!(AuthMechanisms::NONE.is_empty());
         assert!(!set.is_empty());
         assert_eq!(AuthMechanisms::default(), AuthMechanisms::NONE);
+    }
+
+    #[test]
+    fn mechanism_names_displayed() {
+        let set = AuthMechanisms::XOAUTH2.union(AuthMechanisms::PLAIN);
+        assert_eq!(std::format!("{set}"), "PLAIN XOAUTH2");
+        assert_eq!(std::format!("{}", AuthMechanisms::NONE), "none");
     }
 
     #[test]

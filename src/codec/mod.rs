@@ -4,6 +4,7 @@
 //! - [`reply`]: server replies, multi-line and with enhanced status codes.
 //! - [`ehlo`]: the extension keywords of an EHLO reply.
 //! - [`address`]: mailbox and domain syntax and length limits.
+//! - [`auth`]: SASL mechanisms for AUTH (PLAIN, LOGIN, XOAUTH2, CRAM-MD5).
 //! - [`command`]: client command lines, encoded all-or-nothing.
 //! - [`dot`]: dot-stuffing, line-ending repair and message size of a body.
 //! - [`message`]: message composition (header fields, encoded-words,
@@ -15,6 +16,7 @@
 //! and carry their state across calls, so input may arrive in any split.
 
 pub mod address;
+pub mod auth;
 pub mod command;
 pub mod dot;
 pub mod ehlo;
@@ -25,6 +27,7 @@ pub mod server;
 pub(crate) mod test_util;
 
 pub use address::{AddressError, needs_smtputf8, validate_domain, validate_mailbox};
+pub use auth::{AuthError, Authenticator, CredentialField, Credentials, Mechanism};
 pub use command::{BodyType, Command, CommandKind, EncodeError, MailParams};
 pub use dot::{DotStuffer, SizeCounter, has_8bit, message_size};
 pub use ehlo::{AuthMechanisms, Extension, Extensions};
