@@ -276,7 +276,7 @@ fn incomplete_auth_options_are_usage_errors() {
 #[test]
 fn help_describes_auth_options() {
     let output = send(&["--help"], &[]);
-    let help = text(&output.stderr);
+    let help = text(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{help}");
     for option in [
         "--user NAME",
