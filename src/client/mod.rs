@@ -27,12 +27,15 @@
 mod data;
 mod error;
 mod session;
+mod starttls;
 mod transaction;
 
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tls_tests;
 
 pub use data::DataWriter;
 pub use error::{Error, InputError, ProtocolError, REPLY_TEXT_LEN, Reply};
@@ -65,6 +68,9 @@ pub struct Config<'a> {
     pub client_id: &'a str,
     /// SMTP or LMTP.
     pub protocol: Protocol,
+    /// True when the transport is already encrypted (implicit TLS, the
+    /// caller wrapped the socket before connecting).
+    pub secure: bool,
 }
 
 impl<'a> Config<'a> {
@@ -73,6 +79,7 @@ impl<'a> Config<'a> {
         Self {
             client_id,
             protocol: Protocol::Smtp,
+            secure: false,
         }
     }
 

@@ -28,14 +28,17 @@ pub(super) enum State {
 pub struct Client<'b, T> {
     pub(super) io: T,
     rx: &'b mut [u8],
-    rx_start: usize,
-    rx_end: usize,
+    pub(super) rx_start: usize,
+    pub(super) rx_end: usize,
     pub(super) tx: &'b mut [u8],
     pub(super) tx_len: usize,
-    parser: ReplyParser,
-    extensions: Extensions,
+    pub(super) parser: ReplyParser,
+    pub(super) extensions: Extensions,
     pub(super) protocol: Protocol,
     pub(super) state: State,
+    /// True when the transport is encrypted: implicit TLS, or after a
+    /// successful STARTTLS.
+    pub(super) secure: bool,
 }
 
 impl<T> core::fmt::Debug for Client<'_, T> {
@@ -44,6 +47,7 @@ impl<T> core::fmt::Debug for Client<'_, T> {
             .field("protocol", &self.protocol)
             .field("extensions", &self.extensions)
             .field("state", &self.state)
+            .field("secure", &self.secure)
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +89,7 @@ impl<'b, T: Read + Write> Client<'b, T> {
             extensions: Extensions::new(),
             protocol: config.protocol,
             state: State::Ready,
+            secure: config.secure,
         };
 
         let greeting = client.read_reply(CommandKind::Greeting).await?;
@@ -158,6 +163,12 @@ impl<'b, T: Read + Write> Client<'b, T> {
     /// reply; empty after a HELO fallback.
     pub fn extensions(&self) -> &Extensions {
         &self.extensions
+    }
+
+    /// Returns true when the transport is encrypted: the caller declared
+    /// implicit TLS in [`Config::secure`], or STARTTLS succeeded.
+    pub fn is_secure(&self) -> bool {
+        self.secure
     }
 
     /// Returns true while the session can send commands, and false after a
