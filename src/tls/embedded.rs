@@ -214,8 +214,8 @@ where
 
     fn is_transient(error: &EmbeddedTlsError) -> bool {
         match error.0 {
-            // The transport reached end of stream.
-            TlsError::IoError | TlsError::ConnectionClosed => true,
+            // End of stream during the handshake is permanent: it is how
+            // some servers without TLS 1.3 refuse the ClientHello.
             TlsError::Io(kind) => matches!(
                 kind,
                 ErrorKind::TimedOut
@@ -315,9 +315,10 @@ impl fmt::Display for EmbeddedTlsError {
             TlsError::InsufficientSpace => f.write_str(
                 "server name longer than 64 bytes, or a record larger than the receive buffer",
             ),
-            TlsError::IoError | TlsError::ConnectionClosed => {
-                f.write_str("connection closed during TLS")
-            }
+            TlsError::IoError | TlsError::ConnectionClosed => f.write_str(
+                "connection closed in the middle of TLS; during the handshake this is how \
+                 some servers without TLS 1.3 reject embedded-tls",
+            ),
             TlsError::Io(kind) => write!(f, "transport error: {kind:?}"),
             other => write!(f, "TLS error {other:?}"),
         }
