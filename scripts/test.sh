@@ -103,15 +103,21 @@ step "clippy, log" \
     cargo clippy --locked --lib --no-default-features --features log -- -D warnings
 step "clippy, defmt" \
     cargo clippy --locked --lib --no-default-features --features defmt -- -D warnings
+step "clippy, tls" \
+    cargo clippy --locked --lib --no-default-features --features tls -- -D warnings
+step "clippy, tls-p384,tls-ed25519,defmt" \
+    cargo clippy --locked --lib --no-default-features --features tls-p384,tls-ed25519,defmt -- -D warnings
 step "clippy, std (all targets)" \
     cargo clippy --locked --all-targets --features std -- -D warnings
 step "clippy, std,log (all targets)" \
     cargo clippy --locked --all-targets --features std,log -- -D warnings
 step "clippy, tokio (all targets)" \
     cargo clippy --locked --all-targets --features tokio -- -D warnings
+step "clippy, std,tls,rustls (all targets)" \
+    cargo clippy --locked --all-targets --features std,tls,rustls -- -D warnings
 
-step "rustdoc, std,tokio" \
-    env RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --features std,tokio
+step "rustdoc, std,tokio,tls,rustls" \
+    env RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --features std,tokio,tls,rustls
 
 # RUSTFLAGS reaches only the cross-compiled crates (build scripts run on the
 # host are exempt when --target is given), and warnings from registry
@@ -123,6 +129,9 @@ for target in "${cross_targets[@]}"; do
     step "build $target, defmt" \
         env RUSTFLAGS="-D warnings" \
         cargo build --locked --lib --no-default-features --features defmt --target "$target"
+    step "build $target, tls" \
+        env RUSTFLAGS="-D warnings" \
+        cargo build --locked --lib --no-default-features --features tls --target "$target"
 done
 
 # The proof binary defines no global allocator, so its link fails as soon as
@@ -135,10 +144,13 @@ step "build no-alloc proof ($proof_target, release)" \
     cargo build --manifest-path "$proof_dir/Cargo.toml" --release --target "$proof_target"
 step "size of no-alloc proof" print_elf_size "$proof_elf"
 
-step "MSRV $msrv: check std,tokio,log" \
-    cargo "+$msrv" check --locked --features tokio,log
+step "MSRV $msrv: check std,tokio,log,tls,rustls" \
+    cargo "+$msrv" check --locked --features tokio,log,tls,rustls
 
-step "tests, std,tokio,log" cargo test --locked --features std,tokio,log
+# The dev-dependency on this crate adds tls and rustls to every test build,
+# so that the send example always has its TLS flags; they are named here
+# too so the list is complete.
+step "tests, std,tokio,log,tls,rustls" cargo test --locked --features std,tokio,log,tls,rustls
 step "doctests, default features" cargo test --locked --doc
 
 print_summary

@@ -36,14 +36,15 @@ pub mod embedded;
 pub enum TlsPolicy {
     /// Never use TLS, even when the server offers STARTTLS.
     None,
-    /// Upgrade with STARTTLS when the server offers it and stay in
-    /// plaintext otherwise. Protects against passive listeners only: an
+    /// Upgrade with STARTTLS when the server offers it, and stay in
+    /// plaintext when it does not or rejects STARTTLS with a negative
+    /// reply. This protects against passive listeners only, because an
     /// attacker on the path can remove STARTTLS from the EHLO reply.
     #[default]
     Opportunistic,
-    /// Upgrade with STARTTLS and fail before anything else is sent when the
-    /// server does not offer it or rejects it. The session never continues
-    /// in plaintext.
+    /// Upgrade with STARTTLS, and fail when the server does not offer it
+    /// or rejects it. Only QUIT is sent after that, so the session never
+    /// continues in plaintext.
     Required,
     /// Handshake before the greeting (RFC 8314 section 3.3, port 465).
     Implicit,
