@@ -6,37 +6,49 @@
 //!     --subject "Pressure alarm" --body alarm.txt
 //! ```
 //!
-//! With `--user` it logs in with AUTH first. The secret comes from an
+//! TLS: STARTTLS when the server offers it, through embedded-tls with a
+//! pinned CA (`--ca`), or rustls (`--tls-backend rustls`) with the system
+//! trust store; see `--help`.
+//!
+//! With `--user` it logs in with AUTH first, over TLS unless
+//! `--auth-plaintext` allows the clear. The secret comes from an
 //! environment variable, never from the command line, where other users
 //! could read it in the process list:
 //!
 //! ```text
-//! SMTP_PASSWORD=... cargo run --example send -- --server 127.0.0.1:2525 \
-//!     --user pump --password-env SMTP_PASSWORD --auth-plaintext \
+//! SMTP_PASSWORD=... cargo run --example send -- --server 127.0.0.1:587 \
+//!     --tls-required --ca ca.pem --user pump --password-env SMTP_PASSWORD \
 //!     --from pump-7@example.net --to ops@example.org
 //! ```
 //!
 //! Exit codes follow sysexits.h: 0 every recipient accepted, 64 usage
 //! error, 65 invalid input (a missing environment variable among them),
-//! 69 permanent failure (wrong credentials among them), 74 local I/O
-//! error, 75 temporary failure.
+//! 69 permanent failure (wrong credentials or a rejected TLS handshake
+//! among them), 74 local I/O error, 75 temporary failure.
 
 use std::fs::File;
 use std::io::{self, Read as _};
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use embedded_io_adapters::std::FromStd;
 use embedded_smtp::blocking::{Blocking, block_on};
 use embedded_smtp::client::{
-    AuthOptions, BodyInfo, Client, Config, Content, Envelope, Error, InputError, RecipientResult,
+    AuthOptions, BodyInfo, Client, Config, Content, Delivery, Envelope, Error, InputError,
+    RecipientResult,
 };
 use embedded_smtp::codec::address::validate_mailbox;
 use embedded_smtp::codec::auth::{Credentials, Mechanism};
 use embedded_smtp::codec::dot::{SizeCounter, has_8bit};
 use embedded_smtp::codec::message::{Date, Headers, Mailbox, MessageId};
-use embedded_smtp::host::{ConnectOptions, connect};
+use embedded_smtp::host::{
+    ConnectOptions, OsRng, RustlsUpgrade, StdStream, SystemClock, connect, load_certificates,
+    rustls_config, rustls_config_insecure_no_verification,
+};
+use embedded_smtp::tls::embedded::{EmbeddedTls, READ_BUFFER_LEN, WRITE_BUFFER_LEN};
+use embedded_smtp::tls::{MaybeTls, TlsPolicy, TlsUpgrade};
 
 const EX_USAGE: u8 = 64;
 const EX_DATAERR: u8 = 65;
@@ -49,6 +61,9 @@ usage: send --server HOST[:PORT] --from ADDR --to ADDR [--to ADDR]...
             [--subject TEXT] [--body FILE|-] [--message FILE|-]
             [--helo NAME] [--lmtp] [--source-address IP[:PORT]]
             [--timeout SECS] [--quiet]
+            [--tls none|starttls|implicit] [--tls-required]
+            [--tls-backend embedded|rustls] [--ca FILE] [--insecure]
+            [--tls-name NAME]
             [--user NAME (--password-env VAR | --oauth-token-env VAR)
              [--auth MECH] [--auth-plaintext]]
 
@@ -65,7 +80,31 @@ usage: send --server HOST[:PORT] --from ADDR --to ADDR [--to ADDR]...
   --source-address IP[:PORT]  local address to bind before connecting
   --timeout SECS        connect, read and write timeout in seconds
                         (default: 30 s to connect, RFC 5321 values after)
-  --quiet               do not print the SMTP dialog on stderr
+  --quiet               print neither the SMTP dialog nor notices on stderr;
+                        errors are still printed
+
+TLS:
+  --tls none|starttls|implicit
+                        none: plaintext even when STARTTLS is offered;
+                        starttls: upgrade when the server offers STARTTLS,
+                        else stay in plaintext with a notice (the default);
+                        implicit: TLS from the first byte (port 465)
+  --tls-required        fail, before MAIL, when STARTTLS is not offered or
+                        is rejected; no plaintext fallback
+  --tls-backend embedded|rustls
+                        embedded: embedded-tls, as on devices: TLS 1.3
+                        only, ECDSA P-256 certificates, needs --ca (the
+                        default); rustls: TLS 1.2 and 1.3, RSA and ECDSA
+                        certificates, system trust store unless --ca
+  --ca FILE             CA certificate to trust, PEM or DER; embedded-tls
+                        pins the first certificate of the file
+  --insecure            accept any certificate for any name: encryption
+                        without authentication, for tests only
+  --tls-name NAME       name checked against the certificate (default: the
+                        host of --server); embedded-tls checks DNS names
+                        only, never IP addresses
+
+AUTH:
   --user NAME           log in with AUTH as NAME before sending
   --password-env VAR    read the password from environment variable VAR
   --oauth-token-env VAR read an OAuth 2.0 access token for XOAUTH2 from
@@ -89,11 +128,31 @@ struct Args {
     source_address: Option<SocketAddr>,
     timeout: Option<Duration>,
     quiet: bool,
+    tls: Option<TlsMode>,
+    tls_required: bool,
+    tls_backend: TlsBackend,
+    ca: Option<String>,
+    insecure: bool,
+    tls_name: Option<String>,
     user: Option<String>,
     password_env: Option<String>,
     oauth_token_env: Option<String>,
     auth: Option<Mechanism>,
     auth_plaintext: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsMode {
+    None,
+    StartTls,
+    Implicit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum TlsBackend {
+    #[default]
+    Embedded,
+    Rustls,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -111,6 +170,33 @@ fn parse_args() -> Result<Args, String> {
             "--helo" => args.helo = Some(value()?),
             "--lmtp" => args.lmtp = true,
             "--quiet" => args.quiet = true,
+            "--tls" => {
+                args.tls = Some(match value()?.as_str() {
+                    "none" => TlsMode::None,
+                    "starttls" => TlsMode::StartTls,
+                    "implicit" => TlsMode::Implicit,
+                    other => {
+                        return Err(format!(
+                            "invalid --tls {other:?}: expected none, starttls or implicit"
+                        ));
+                    }
+                });
+            }
+            "--tls-required" => args.tls_required = true,
+            "--tls-backend" => {
+                args.tls_backend = match value()?.as_str() {
+                    "embedded" => TlsBackend::Embedded,
+                    "rustls" => TlsBackend::Rustls,
+                    other => {
+                        return Err(format!(
+                            "invalid --tls-backend {other:?}: expected embedded or rustls"
+                        ));
+                    }
+                };
+            }
+            "--ca" => args.ca = Some(value()?),
+            "--insecure" => args.insecure = true,
+            "--tls-name" => args.tls_name = Some(value()?),
             "--user" => args.user = Some(value()?),
             "--password-env" => args.password_env = Some(value()?),
             "--oauth-token-env" => args.oauth_token_env = Some(value()?),
@@ -161,9 +247,30 @@ fn parse_args() -> Result<Args, String> {
         return Err("--body and --message cannot be combined".into());
     }
     check_auth_args(&args)?;
+    if args.tls == Some(TlsMode::None) && args.tls_required {
+        return Err("--tls none and --tls-required cannot be combined".into());
+    }
+    if args.ca.is_some() && args.insecure {
+        return Err("--ca and --insecure cannot be combined".into());
+    }
+    let tls_explicit =
+        args.tls_required || matches!(args.tls, Some(TlsMode::StartTls | TlsMode::Implicit));
+    if tls_explicit
+        && args.tls_backend == TlsBackend::Embedded
+        && args.ca.is_none()
+        && !args.insecure
+    {
+        return Err(
+            "the embedded-tls backend has no trust store: pass --ca FILE, \
+                    or --tls-backend rustls for the system store"
+                .into(),
+        );
+    }
     Ok(args)
 }
 
+/// Prints the library's log lines on stderr: the `C:` and `S:` dialog at
+/// trace level and malformed server input at debug level.
 /// Checks that the AUTH options come as a complete set: a user name with
 /// exactly one source for its secret.
 fn check_auth_args(args: &Args) -> Result<(), String> {
@@ -333,6 +440,24 @@ fn run(args: &Args) -> u8 {
         ..AuthOptions::new()
     };
 
+    let policy = tls_policy(args);
+    let ca = match args
+        .ca
+        .as_deref()
+        .map(|path| load_certificates(Path::new(path)))
+    {
+        None => None,
+        Some(Ok(certificates)) => Some(certificates),
+        Some(Err(e)) => {
+            eprintln!("send: cannot use --ca: {e}");
+            return if e.kind() == io::ErrorKind::InvalidData {
+                EX_DATAERR
+            } else {
+                EX_IOERR
+            };
+        }
+    };
+
     let mut options = ConnectOptions::default();
     if let Some(timeout) = args.timeout {
         options = options.with_timeout(timeout);
@@ -361,25 +486,168 @@ fn run(args: &Args) -> u8 {
         config = config.lmtp();
     }
     let to: Vec<&str> = args.to.iter().map(String::as_str).collect();
-    let envelope = Envelope::new(from, &to);
+    let job = Job {
+        quiet: args.quiet,
+        credentials,
+        auth_options,
+        config,
+        policy,
+        envelope: Envelope::new(from, &to),
+        subject: &args.subject,
+        body: body.as_deref(),
+        message: message.as_ref(),
+    };
     let mut results = vec![RecipientResult::NotAttempted; to.len()];
-    // Half of the buffer takes each command line, and an AUTH response
-    // line carries the whole OAuth 2.0 token in base64, so this leaves room
-    // for tokens of about 6,000 bytes.
-    let mut buf = [0u8; 16384];
+    let server_name = args
+        .tls_name
+        .clone()
+        .unwrap_or_else(|| host_of(&args.server).to_string());
 
-    let outcome = block_on(async {
-        let mut client = Client::connect(stream, &mut buf, &config).await?;
-        if let Some(credentials) = &credentials
-            && let Err(e) = client.authenticate(credentials, &auth_options).await
+    match args.tls_backend {
+        TlsBackend::Embedded => {
+            let mut read_buffer = vec![0u8; READ_BUFFER_LEN];
+            let mut write_buffer = vec![0u8; WRITE_BUFFER_LEN];
+            let upgrade = match ca.as_ref().and_then(|certificates| certificates.first()) {
+                Some(ca_der) => EmbeddedTls::new(
+                    &server_name,
+                    ca_der,
+                    OsRng,
+                    &mut read_buffer,
+                    &mut write_buffer,
+                )
+                .with_clock::<SystemClock>(),
+                // Without --ca this is reached only with --insecure or with
+                // TLS off (`tls_policy`), where the upgrade is never used.
+                None => EmbeddedTls::insecure_no_verification(
+                    &server_name,
+                    OsRng,
+                    &mut read_buffer,
+                    &mut write_buffer,
+                )
+                .with_clock::<SystemClock>(),
+            };
+            let outcome = block_on(job.run(stream, upgrade, &mut results));
+            report(&to, &results, outcome)
+        }
+        TlsBackend::Rustls => {
+            let tls_config = if args.insecure {
+                rustls_config_insecure_no_verification()
+            } else {
+                rustls_config(args.ca.as_deref().map(Path::new))
+            };
+            let upgrade = match tls_config.and_then(|c| RustlsUpgrade::new(c, &server_name)) {
+                Ok(upgrade) => upgrade,
+                Err(e) => {
+                    eprintln!("send: cannot set up rustls: {e}");
+                    return EX_DATAERR;
+                }
+            };
+            let outcome = block_on(job.run(stream, upgrade, &mut results));
+            report(&to, &results, outcome)
+        }
+    }
+}
+
+/// Chooses the TLS policy from the flags.
+fn tls_policy(args: &Args) -> TlsPolicy {
+    match (args.tls, args.tls_required) {
+        (Some(TlsMode::None), _) => TlsPolicy::None,
+        (Some(TlsMode::Implicit), _) => TlsPolicy::Implicit,
+        (_, true) => TlsPolicy::Required,
+        (Some(TlsMode::StartTls), false) => TlsPolicy::Opportunistic,
+        (None, false) => {
+            let verifiable =
+                args.tls_backend == TlsBackend::Rustls || args.ca.is_some() || args.insecure;
+            if !verifiable {
+                if !args.quiet {
+                    eprintln!(
+                        "send: notice: no --ca for the embedded-tls backend, so STARTTLS is \
+                         not used and the session is plaintext; pass --ca FILE or \
+                         --tls-backend rustls"
+                    );
+                }
+                return TlsPolicy::None;
+            }
+            TlsPolicy::Opportunistic
+        }
+    }
+}
+
+/// Returns the host part of `HOST[:PORT]`, without IPv6 brackets.
+fn host_of(server: &str) -> &str {
+    if let Some(rest) = server.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match server.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.parse::<u16>().is_ok() => host,
+        _ => server,
+    }
+}
+
+/// What to send and how: everything `run` prepared before the session.
+struct Job<'a> {
+    quiet: bool,
+    credentials: Option<Credentials<'a>>,
+    auth_options: AuthOptions,
+    config: Config<'a>,
+    policy: TlsPolicy,
+    envelope: Envelope<'a>,
+    subject: &'a str,
+    body: Option<&'a [u8]>,
+    message: Option<&'a MessageSource>,
+}
+
+type SessionError<S> =
+    Error<embedded_smtp::tls::MaybeTlsError<io::Error, <S as embedded_io::ErrorType>::Error>>;
+
+impl Job<'_> {
+    /// Runs one session with the TLS policy and sends the message.
+    async fn run<U>(
+        &self,
+        stream: StdStream,
+        upgrade: U,
+        results: &mut [RecipientResult],
+    ) -> Result<Delivery, SessionError<U::Stream>>
+    where
+        U: TlsUpgrade<StdStream>,
+    {
+        // Half of the buffer takes each command line, and an AUTH response
+        // line carries the whole OAuth 2.0 token in base64, so this leaves
+        // room for tokens of about 6,000 bytes.
+        let mut buf = [0u8; 16384];
+        let mut client: Client<'_, MaybeTls<StdStream, U::Stream>> =
+            Client::connect_with_tls(stream, &mut buf, &self.config, self.policy, upgrade).await?;
+        if !client.is_secure() && self.policy != TlsPolicy::None && !self.quiet {
+            eprintln!(
+                "send: notice: STARTTLS was not offered or was rejected; sending in plaintext"
+            );
+        }
+        if let Some(credentials) = &self.credentials
+            && let Err(e) = client.authenticate(credentials, &self.auth_options).await
         {
             let _ = client.quit().await;
             return Err(e);
         }
-        let sent = match &message {
-            Some(MessageSource::Memory(data)) => {
-                client.send_slice(&envelope, data, &mut results).await
+        let sent = self.send(&mut client, results).await;
+        let quit = client.quit().await;
+        match (sent, quit) {
+            (Err(e), _) => Err(e),
+            (Ok(delivery), Ok(_)) => Ok(delivery),
+            (Ok(delivery), Err(e)) => {
+                eprintln!("send: QUIT failed after the message was accepted: {e}");
+                Ok(delivery)
             }
+        }
+    }
+
+    async fn send<T: embedded_io_async::Read + embedded_io_async::Write>(
+        &self,
+        client: &mut Client<'_, T>,
+        results: &mut [RecipientResult],
+    ) -> Result<Delivery, Error<T::Error>> {
+        let envelope = &self.envelope;
+        match self.message {
+            Some(MessageSource::Memory(data)) => client.send_slice(envelope, data, results).await,
             Some(MessageSource::File(path, size, eight_bit)) => match File::open(path) {
                 Ok(file) => {
                     // The scan before connecting found the content, so an
@@ -393,13 +661,15 @@ fn run(args: &Args) -> u8 {
                     let info = BodyInfo::new(Some(*size), content);
                     let mut source = Blocking::new(FromStd::new(file));
                     client
-                        .send_reader(&envelope, &mut source, info, &mut results)
+                        .send_reader(envelope, &mut source, info, results)
                         .await
                 }
-                Err(e) => Err(Error::Io(e)),
+                Err(e) => Err(Error::Body(embedded_io::Error::kind(&e))),
             },
             None => {
-                let to_boxes: Vec<Mailbox<'_>> = to.iter().map(|a| Mailbox::new(a)).collect();
+                let from = envelope.from;
+                let to_boxes: Vec<Mailbox<'_>> =
+                    envelope.to.iter().map(|a| Mailbox::new(a)).collect();
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .unwrap_or_default();
@@ -416,7 +686,7 @@ fn run(args: &Args) -> u8 {
                     from: Mailbox::new(from),
                     to: &to_boxes,
                     cc: &[],
-                    subject: &args.subject,
+                    subject: self.subject,
                     date: Some(Date {
                         unix_seconds: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
                         utc_offset_minutes: 0,
@@ -427,24 +697,11 @@ fn run(args: &Args) -> u8 {
                     }),
                     extra: &[],
                 };
-                let text = body.as_deref().unwrap_or(b"");
-                client
-                    .send_message(&envelope, &headers, text, &mut results)
-                    .await
-            }
-        };
-        let quit = client.quit().await;
-        match (sent, quit) {
-            (Err(e), _) => Err(e),
-            (Ok(delivery), Ok(_)) => Ok(delivery),
-            (Ok(delivery), Err(e)) => {
-                eprintln!("send: QUIT failed after the message was accepted: {e}");
-                Ok(delivery)
+                let text = self.body.unwrap_or(b"");
+                client.send_message(envelope, &headers, text, results).await
             }
         }
-    });
-
-    report(&to, &results, outcome)
+    }
 }
 
 /// Reads the password or token from the environment variable that
@@ -470,10 +727,10 @@ enum MessageSource {
     File(String, u64, bool),
 }
 
-fn report(
+fn report<E: std::fmt::Display>(
     to: &[&str],
     results: &[RecipientResult],
-    outcome: Result<embedded_smtp::client::Delivery, Error<io::Error>>,
+    outcome: Result<Delivery, Error<E>>,
 ) -> u8 {
     for (address, result) in to.iter().zip(results) {
         let reply = result

@@ -105,17 +105,21 @@ step "clippy, defmt" \
     cargo clippy --locked --lib --no-default-features --features defmt -- -D warnings
 step "clippy, cram-md5" \
     cargo clippy --locked --lib --no-default-features --features cram-md5 -- -D warnings
+step "clippy, tls" \
+    cargo clippy --locked --lib --no-default-features --features tls -- -D warnings
+step "clippy, tls-p384,tls-ed25519,defmt" \
+    cargo clippy --locked --lib --no-default-features --features tls-p384,tls-ed25519,defmt -- -D warnings
 step "clippy, std (all targets)" \
     cargo clippy --locked --all-targets --features std -- -D warnings
 step "clippy, std,log (all targets)" \
     cargo clippy --locked --all-targets --features std,log -- -D warnings
 step "clippy, tokio (all targets)" \
     cargo clippy --locked --all-targets --features tokio -- -D warnings
-step "clippy, std,log,cram-md5 (all targets)" \
-    cargo clippy --locked --all-targets --features std,log,cram-md5 -- -D warnings
+step "clippy, std,log,cram-md5,tls,rustls (all targets)" \
+    cargo clippy --locked --all-targets --features std,log,cram-md5,tls,rustls -- -D warnings
 
-step "rustdoc, std,tokio,cram-md5" \
-    env RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --features std,tokio,cram-md5
+step "rustdoc, std,tokio,cram-md5,tls,rustls" \
+    env RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --features std,tokio,cram-md5,tls,rustls
 
 # RUSTFLAGS reaches only the cross-compiled crates (build scripts run on the
 # host are exempt when --target is given), and warnings from registry
@@ -130,6 +134,9 @@ for target in "${cross_targets[@]}"; do
     step "build $target, cram-md5" \
         env RUSTFLAGS="-D warnings" \
         cargo build --locked --lib --no-default-features --features cram-md5 --target "$target"
+    step "build $target, tls" \
+        env RUSTFLAGS="-D warnings" \
+        cargo build --locked --lib --no-default-features --features tls --target "$target"
 done
 
 # The proof binary defines no global allocator, so its link fails as soon as
@@ -142,10 +149,14 @@ step "build no-alloc proof ($proof_target, release)" \
     cargo build --manifest-path "$proof_dir/Cargo.toml" --release --target "$proof_target"
 step "size of no-alloc proof" print_elf_size "$proof_elf"
 
-step "MSRV $msrv: check std,tokio,log" \
-    cargo "+$msrv" check --locked --features tokio,log
+step "MSRV $msrv: check std,tokio,log,tls,rustls" \
+    cargo "+$msrv" check --locked --features tokio,log,tls,rustls
 
-step "tests, std,tokio,log,cram-md5" cargo test --locked --features std,tokio,log,cram-md5
+# The dev-dependency on this crate adds tls and rustls to every test build,
+# so that the send example always has its TLS flags; they are named here
+# too so the list is complete.
+step "tests, std,tokio,log,cram-md5,tls,rustls" \
+    cargo test --locked --features std,tokio,log,cram-md5,tls,rustls
 step "doctests, default features" cargo test --locked --doc
 
 print_summary

@@ -14,6 +14,8 @@
 //! - [`server`]: a minimal ESMTP receiving session (EHLO, SIZE) that hands
 //!   each message to a caller's handler.
 //! - [`blocking`]: runs the same async code over a blocking transport.
+//! - [`tls`]: TLS policies, STARTTLS and the TLS transports (embedded-tls
+//!   with feature `tls`, rustls on hosts with feature `rustls`).
 //! - `host` (feature `std`): TCP connect with timeouts and a bound source
 //!   address, adapters for std and tokio sockets, a threaded listener for
 //!   the server.
@@ -35,3 +37,4 @@ pub mod codec;
 #[cfg(feature = "std")]
 pub mod host;
 pub mod server;
+pub mod tls;

@@ -361,24 +361,44 @@ pub enum Error<E> {
     /// The session can no longer be used: the server sent 421 or the
     /// connection failed earlier.
     Closed,
+    /// TLS is required, but the server's EHLO reply does not offer
+    /// STARTTLS (RFC 3207 section 4). No command but QUIT was sent after
+    /// EHLO.
+    TlsNotOffered,
+    /// The TLS handshake failed, for example because the certificate was
+    /// rejected, no common protocol version exists, or the connection
+    /// broke. The session is closed.
+    TlsHandshake {
+        /// The error of the TLS implementation.
+        error: E,
+        /// True when the failure may go away on a later attempt, such as a
+        /// lost connection or a timeout during the handshake.
+        transient: bool,
+    },
 }
 
 impl<E> Error<E> {
     /// Returns true when the same request may succeed later: 4yz replies
     /// (454 to AUTH among them), lost connections, transport errors such as
-    /// timeouts, and protocol errors of the peer.
+    /// timeouts, protocol errors of the peer, and TLS handshakes broken by
+    /// the network.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Io(_) | Self::UnexpectedEof | Self::Protocol(_) | Self::Closed => true,
             Self::Reply { reply, .. } | Self::Auth { reply, .. } => reply.is_transient(),
-            Self::NoRecipientAccepted { transient } => *transient,
-            Self::Input(_) | Self::BufferTooSmall { .. } | Self::Body(_) => false,
+            Self::NoRecipientAccepted { transient } | Self::TlsHandshake { transient, .. } => {
+                *transient
+            }
+            Self::Input(_) | Self::BufferTooSmall { .. } | Self::Body(_) | Self::TlsNotOffered => {
+                false
+            }
         }
     }
 
     /// Returns true when repeating the same request will fail again: 5yz
     /// replies (535 invalid credentials among them), recipients all refused
-    /// permanently, and invalid input.
+    /// permanently, invalid input, missing STARTTLS under a policy that
+    /// requires it, and rejected TLS handshakes.
     pub fn is_permanent(&self) -> bool {
         !self.is_transient()
     }
@@ -426,6 +446,10 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
             }
             Self::Body(kind) => write!(f, "reading the message body failed: {kind}"),
             Self::Closed => f.write_str("session closed after an earlier failure"),
+            Self::TlsNotOffered => {
+                f.write_str("TLS is required but the server does not offer STARTTLS")
+            }
+            Self::TlsHandshake { error, .. } => write!(f, "TLS handshake failed: {error}"),
         }
     }
 }
@@ -433,7 +457,7 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
 impl<E: core::error::Error + 'static> core::error::Error for Error<E> {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
-            Self::Io(e) => Some(e),
+            Self::Io(e) | Self::TlsHandshake { error: e, .. } => Some(e),
             Self::Protocol(e) => Some(e),
             Self::Input(e) => Some(e),
             _ => None,

@@ -65,6 +65,7 @@ mod auth;
 mod data;
 mod error;
 mod session;
+mod starttls;
 mod transaction;
 
 #[cfg(test)]
@@ -73,6 +74,8 @@ mod auth_tests;
 mod test_support;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tls_tests;
 
 pub use auth::AuthOptions;
 pub use data::DataWriter;
@@ -106,7 +109,8 @@ pub struct Config<'a> {
     pub client_id: &'a str,
     /// SMTP or LMTP.
     pub protocol: Protocol,
-    /// The transport is already encrypted, as with implicit TLS (port 465).
+    /// The transport is already encrypted: implicit TLS (port 465), where
+    /// the caller wrapped the socket before connecting.
     /// [`Client::authenticate`] sends credentials only over an encrypted
     /// transport unless [`AuthOptions::allow_plaintext`] is set.
     pub secure: bool,

@@ -28,16 +28,16 @@ pub(super) enum State {
 pub struct Client<'b, T> {
     pub(super) io: T,
     rx: &'b mut [u8],
-    rx_start: usize,
-    rx_end: usize,
+    pub(super) rx_start: usize,
+    pub(super) rx_end: usize,
     pub(super) tx: &'b mut [u8],
     pub(super) tx_len: usize,
-    parser: ReplyParser,
-    extensions: Extensions,
+    pub(super) parser: ReplyParser,
+    pub(super) extensions: Extensions,
     pub(super) protocol: Protocol,
     pub(super) state: State,
-    /// The transport is encrypted, so AUTH may send credentials. Starts as
-    /// [`Config::secure`]; code that upgrades the transport to TLS sets it.
+    /// The transport is encrypted, so AUTH may send credentials: implicit
+    /// TLS declared in [`Config::secure`], or a successful STARTTLS.
     pub(super) secure: bool,
 }
 
@@ -165,7 +165,8 @@ impl<'b, T: Read + Write> Client<'b, T> {
         &self.extensions
     }
 
-    /// Returns true when the transport is encrypted, which
+    /// Returns true when the transport is encrypted (implicit TLS declared
+    /// in [`Config::secure`], or STARTTLS succeeded), which
     /// [`Client::authenticate`] requires unless plaintext is allowed.
     pub fn is_secure(&self) -> bool {
         self.secure

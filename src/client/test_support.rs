@@ -22,11 +22,14 @@ pub(super) enum Step {
     C(&'static [u8]),
     /// The server closes the connection.
     Eof,
+    /// The TLS handshake: [`FakeTls`] passes this step, and the bytes on
+    /// both sides of it are the plaintext of the TLS records.
+    Tls,
 }
-pub(super) use Step::{C, Eof, S};
+pub(super) use Step::{C, Eof, S, Tls};
 
 /// How the server's bytes are cut into reads.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Plan {
     Whole,
     OneByte,
@@ -109,6 +112,61 @@ impl Mock {
     pub(super) fn written(&self) -> Vec<u8> {
         self.0.borrow().written.clone()
     }
+
+    pub(super) fn plan(&self) -> Plan {
+        self.0.borrow().plan
+    }
+
+    /// Passes the script's [`Tls`] step. Fails without marking the script
+    /// as broken when the script is elsewhere, for example when server
+    /// bytes are still unread: a real handshake would fail on them too.
+    fn handshake(&self) -> Result<(), MockError> {
+        let mut state = self.0.borrow_mut();
+        match state.steps.get(state.index) {
+            Some(Tls) if state.offset == 0 => {
+                state.index += 1;
+                Ok(())
+            }
+            _ => Err(MockError),
+        }
+    }
+}
+
+/// A scripted transport, through the blocking or the async API.
+pub(super) trait Scripted {
+    fn mock(&self) -> &Mock;
+}
+
+impl Scripted for crate::blocking::Blocking<Mock> {
+    fn mock(&self) -> &Mock {
+        self.inner()
+    }
+}
+
+impl Scripted for Suspending {
+    fn mock(&self) -> &Mock {
+        &self.0
+    }
+}
+
+/// TLS upgrade that encrypts nothing: the handshake is the script's
+/// [`Tls`] step, and the dialog after it is scripted in plaintext.
+pub(super) struct FakeTls;
+
+impl<P> crate::tls::TlsUpgrade<P> for FakeTls
+where
+    P: Scripted + embedded_io_async::Read + embedded_io_async::Write<Error = MockError>,
+{
+    type Stream = P;
+
+    async fn upgrade(self, plain: P) -> Result<P, MockError> {
+        plain.mock().handshake()?;
+        Ok(plain)
+    }
+
+    fn is_transient(_: &MockError) -> bool {
+        false
+    }
 }
 
 impl embedded_io::ErrorType for Mock {
@@ -121,6 +179,10 @@ impl embedded_io::Read for Mock {
         let state = &mut *state;
         match state.steps.get(state.index).copied() {
             None | Some(Eof) => Ok(0),
+            Some(Tls) => Err(Self::fail(
+                state,
+                "client read where the script expects the TLS handshake".into(),
+            )),
             Some(C(expected)) => {
                 let message = std::format!(
                     "client read while the script expects it to send {:?}",

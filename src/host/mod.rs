@@ -1,6 +1,8 @@
 //! Host transports over std sockets (feature `std`) and tokio (feature
-//! `tokio`), and a threaded listener that serves [`crate::server`] sessions
-//! ([`listener`]).
+//! `tokio`), a threaded listener that serves [`crate::server`] sessions
+//! ([`listener`]), and TLS helpers: [`connect_with_tls`] for either
+//! backend, an OS RNG and a system clock for embedded-tls (feature `tls`),
+//! and the rustls backend (feature `rustls`).
 //!
 //! [`connect`] resolves a host name, connects with a timeout, optionally
 //! binds a source address first, sets TCP_NODELAY and read/write timeouts,
@@ -26,6 +28,17 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use crate::blocking::Blocking;
 
 pub mod listener;
+#[cfg(feature = "rustls")]
+mod rustls_tls;
+mod tls;
+#[cfg(feature = "rustls")]
+pub use rustls_tls::{
+    RustlsStream, RustlsUpgrade, load_certificates, rustls_config,
+    rustls_config_insecure_no_verification,
+};
+#[cfg(feature = "tls")]
+pub use tls::{OsRng, SystemClock, embedded_tls};
+pub use tls::{TlsClient, TlsClientError, connect_with_tls};
 #[cfg(feature = "tokio")]
 mod tokio_transport;
 #[cfg(feature = "tokio")]

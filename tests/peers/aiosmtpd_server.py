@@ -5,6 +5,11 @@ and stores every accepted message in --outdir as <n>.eml (the data as
 received, dot-stuffing removed) and <n>.json (envelope). It stops when its
 stdin closes, so it never outlives the test that started it.
 
+With --starttls CERT KEY the server offers STARTTLS; with --implicit-tls
+CERT KEY it speaks TLS from the first byte. Both accept TLS 1.3 only,
+unless --tls12-only limits them to TLS 1.2 (for clients that must fall
+back to it).
+
 Recipients whose local part starts with "refuse" get 550 5.1.1 at RCPT,
 "later" gets 451 4.3.0. Under --lmtp, a local part starting with "quota"
 is accepted at RCPT and refused with 452 4.2.2 after the data.
@@ -27,6 +32,7 @@ import hmac
 import json
 import logging
 import os
+import ssl
 import sys
 import time
 import warnings
@@ -159,14 +165,35 @@ class AuthHandler(Handler):
         )
 
 
+def tls_context(cert, key, tls12_only):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    if tls12_only:
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+    else:
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+    return context
+
+
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--outdir", required=True)
     parser.add_argument("--lmtp", action="store_true")
     parser.add_argument("--size", type=int, default=0, help="SIZE limit; 0 for none")
     parser.add_argument("--smtputf8", action="store_true")
-    parser.add_argument("--auth", action="store_true", help="require AUTH, without TLS")
+    parser.add_argument("--auth", action="store_true", help="offer AUTH (also without TLS)")
+    parser.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--tls12-only", action="store_true")
     args = parser.parse_args()
+
+    starttls_context = None
+    if args.starttls:
+        starttls_context = tls_context(*args.starttls, args.tls12_only)
+    implicit_context = None
+    if args.implicit_tls:
+        implicit_context = tls_context(*args.implicit_tls, args.tls12_only)
 
     handler = (AuthHandler if args.auth else Handler)(args.outdir, args.lmtp)
     protocol = LMTP if args.lmtp else SMTP
@@ -189,10 +216,12 @@ async def main():
             decode_data=False,
             hostname="aiosmtpd.test",
             **auth_options,
+            tls_context=starttls_context,
+            require_starttls=False,
         )
 
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(factory, "127.0.0.1", 0)
+    server = await loop.create_server(factory, "127.0.0.1", 0, ssl=implicit_context)
     port = server.sockets[0].getsockname()[1]
     print(f"PORT {port}", flush=True)
 

@@ -5,6 +5,7 @@
 #![no_std]
 #![no_main]
 
+mod rng;
 mod transport;
 
 use core::hint::black_box;
@@ -17,7 +18,10 @@ use embedded_smtp::client::{
     Config, Envelope, Error, MIN_BUFFER_LEN, RecipientResult, with_session,
 };
 use embedded_smtp::codec::message::{Date, Headers, Mailbox, MessageId};
+use embedded_smtp::tls::embedded::{EmbeddedTls, READ_BUFFER_LEN, WRITE_BUFFER_LEN};
+use embedded_smtp::tls::{MaybeTls, TlsPolicy};
 
+use rng::CounterRng;
 use transport::ScriptedTransport;
 
 /// Replies of the scripted server: a greeting, then one reply per client
@@ -36,9 +40,19 @@ fn main() -> ! {
     let transport = Blocking::new(ScriptedTransport::new(replies, &mut sent));
 
     let outcome = block_on(run_session(transport));
-
     black_box(&outcome);
+
+    // The STARTTLS path: the scripted server offers STARTTLS and accepts
+    // it, then the handshake fails on the script's end, but every part of
+    // the upgrade is linked.
+    let mut tls_sent = [0u8; 1024];
+    let replies = black_box(STARTTLS_REPLIES);
+    let transport = Blocking::new(ScriptedTransport::new(replies, &mut tls_sent));
+    let tls_outcome = block_on(run_starttls_session(transport));
+    black_box(&tls_outcome);
+
     black_box(&sent);
+    black_box(&tls_sent);
     loop {
         core::hint::spin_loop();
     }
@@ -76,6 +90,51 @@ async fn run_session<T: Read + Write>(transport: T) -> Result<usize, Error<T::Er
         Ok(delivery.delivered)
     })
     .await
+}
+
+/// Replies of a scripted server that offers STARTTLS and accepts it.
+const STARTTLS_REPLIES: &[u8] = b"220 proof.example ESMTP\r\n\
+250-proof.example\r\n250 STARTTLS\r\n220 2.0.0 ready\r\n";
+
+/// DER bytes in place of the pinned CA certificate. The handshake never
+/// gets as far as parsing it.
+const CA_DER: &[u8] = &[0x30, 0x00];
+
+/// Connects under the `Required` TLS policy with embedded-tls and sends
+/// one message: the session a device runs against a submission server.
+async fn run_starttls_session<T: Read + Write>(transport: T) -> usize {
+    let mut buf = [0u8; MIN_BUFFER_LEN];
+    let mut read_buffer = [0u8; READ_BUFFER_LEN];
+    let mut write_buffer = [0u8; WRITE_BUFFER_LEN];
+    let upgrade = EmbeddedTls::new(
+        "proof.example",
+        black_box(CA_DER),
+        CounterRng::new(black_box(7)),
+        &mut read_buffer,
+        &mut write_buffer,
+    );
+    let config = Config::new("proof.example");
+    let client = embedded_smtp::client::Client::connect_with_tls(
+        transport,
+        &mut buf,
+        &config,
+        TlsPolicy::Required,
+        upgrade,
+    )
+    .await;
+    let Ok(mut client) = client else {
+        return 0;
+    };
+    let mut results = [RecipientResult::NotAttempted; 1];
+    let envelope = Envelope::new("device@proof.example", &["ops@proof.example"]);
+    let body: &[u8] = black_box(b"Subject: over TLS\r\n\r\nPressure 6.4 bar.\r\n");
+    let delivered = client
+        .send_slice(&envelope, body, &mut results)
+        .await
+        .map_or(0, |delivery| delivery.delivered);
+    let transport: Result<MaybeTls<T, _>, _> = client.quit().await;
+    black_box(&transport);
+    delivered
 }
 
 #[panic_handler]

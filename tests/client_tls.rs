@@ -1,0 +1,444 @@
+//! TLS against aiosmtpd on 127.0.0.1 with certificates made by `openssl`
+//! for each test run: STARTTLS and implicit TLS through embedded-tls and
+//! rustls, rejected certificates, and a TLS 1.2 server with an RSA
+//! certificate that only rustls reaches.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use embedded_smtp::blocking::Blocking;
+use embedded_smtp::client::{Config, Envelope, Error, RecipientResult};
+use embedded_smtp::host::{
+    ConnectOptions, RustlsStream, RustlsUpgrade, StdStream, TlsClient, TlsClientError,
+    connect_with_tls, embedded_tls, load_certificates, rustls_config,
+};
+use embedded_smtp::tls::embedded::{READ_BUFFER_LEN, TlsStream, WRITE_BUFFER_LEN};
+use embedded_smtp::tls::{MaybeTls, TlsPolicy};
+
+/// A CA, a second CA that signed nothing, and server certificates for
+/// `localhost` and 127.0.0.1 in a temporary directory.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn path_str(&self, name: &str) -> String {
+        self.path(name).to_str().unwrap().to_string()
+    }
+
+    /// DER of the CA certificate `name` (a PEM file).
+    fn der(&self, name: &str) -> Vec<u8> {
+        load_certificates(&self.path(name)).unwrap()[0].to_vec()
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl not found: run scripts/install-deps.sh");
+    assert!(
+        output.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+const EC_KEY: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+
+/// Makes `name`.pem and `name`.key: a self-signed ECDSA P-256 CA.
+fn make_ca(dir: &Path, name: &str) {
+    let subject = format!("/CN=embedded-smtp test {name}");
+    let mut args = vec!["req", "-x509", "-nodes", "-days", "2"];
+    args.extend(EC_KEY);
+    let key = format!("{name}.key");
+    let cert = format!("{name}.pem");
+    args.extend([
+        "-keyout",
+        &key,
+        "-out",
+        &cert,
+        "-subj",
+        &subject,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    openssl(dir, &args);
+}
+
+/// Makes `name`.pem and `name`.key for localhost and 127.0.0.1, signed by
+/// the CA `ca`, with a key made by `key_args`.
+fn make_server(dir: &Path, name: &str, ca: &str, key_args: &[&str]) {
+    let key = format!("{name}.key");
+    let csr = format!("{name}.csr");
+    let cert = format!("{name}.pem");
+    let mut args = vec!["req", "-new", "-nodes", "-subj", "/CN=localhost"];
+    args.extend(key_args);
+    args.extend(["-keyout", &key, "-out", &csr]);
+    openssl(dir, &args);
+    std::fs::write(
+        dir.join("san.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    let ca_cert = format!("{ca}.pem");
+    let ca_key = format!("{ca}.key");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-sha256",
+            "-days",
+            "2",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_cert,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-extfile",
+            "san.cnf",
+            "-out",
+            &cert,
+        ],
+    );
+}
+
+fn pki() -> Pki {
+    let dir = tempfile::tempdir().unwrap();
+    make_ca(dir.path(), "ca");
+    make_ca(dir.path(), "other-ca");
+    make_server(dir.path(), "server", "ca", &EC_KEY);
+    make_server(dir.path(), "rsa-server", "ca", &["-newkey", "rsa:2048"]);
+    Pki { dir }
+}
+
+fn starttls_peer(pki: &Pki) -> common::Peer {
+    common::aiosmtpd(&[
+        "--starttls",
+        &pki.path_str("server.pem"),
+        &pki.path_str("server.key"),
+    ])
+}
+
+fn options() -> ConnectOptions {
+    ConnectOptions::default().with_timeout(std::time::Duration::from_secs(20))
+}
+
+/// Sends one message over `client`, quits and returns the transport.
+fn deliver<S>(mut client: TlsClient<'_, S>) -> Result<MaybeTls<StdStream, S>, TlsClientError<S>>
+where
+    S: embedded_io_async::Read + embedded_io_async::Write,
+{
+    let mut results = [RecipientResult::NotAttempted; 1];
+    let envelope = Envelope::new("device@example.net", &["ops@example.org"]);
+    embedded_smtp::blocking::block_on(async {
+        client
+            .send_slice(&envelope, b"Subject: tls\r\n\r\nover TLS\r\n", &mut results)
+            .await?;
+        client.quit().await
+    })
+}
+
+/// Connects to `peer` with embedded-tls, checking `name` against a chain
+/// pinned to `ca`, and returns the connected client.
+fn embedded_session<'b>(
+    peer: &common::Peer,
+    buf: &'b mut [u8],
+    policy: TlsPolicy,
+    name: &str,
+    ca_der: &[u8],
+) -> Result<TlsClient<'b, TlsStream<'static, StdStream>>, String> {
+    // The buffers live as long as the test process, like static buffers on
+    // a device.
+    let read_buffer = Vec::leak(vec![0u8; READ_BUFFER_LEN]);
+    let write_buffer = Vec::leak(vec![0u8; WRITE_BUFFER_LEN]);
+    let name = String::leak(name.to_string());
+    let ca_der = Vec::leak(ca_der.to_vec());
+    let upgrade = embedded_tls(name, ca_der, read_buffer, write_buffer);
+    let config = Config::new("client.test");
+    connect_with_tls(&peer.address(), &options(), buf, &config, policy, upgrade).map_err(|e| {
+        assert!(e.is_permanent(), "{e} should be permanent");
+        assert!(matches!(e, Error::TlsHandshake { .. }), "{e}");
+        e.to_string()
+    })
+}
+
+#[test]
+fn embedded_starttls_delivers() {
+    let pki = pki();
+    let peer = starttls_peer(&pki);
+    let mut buf = [0u8; 2048];
+    let client = embedded_session(
+        &peer,
+        &mut buf,
+        TlsPolicy::Required,
+        "localhost",
+        &pki.der("ca.pem"),
+    )
+    .unwrap();
+    assert!(client.is_secure());
+    deliver(client).unwrap();
+    assert_eq!(peer.wait_for_messages(1).len(), 1);
+}
+
+#[test]
+fn embedded_implicit_tls_delivers() {
+    let pki = pki();
+    let peer = common::aiosmtpd(&[
+        "--implicit-tls",
+        &pki.path_str("server.pem"),
+        &pki.path_str("server.key"),
+    ]);
+    let mut buf = [0u8; 2048];
+    let client = embedded_session(
+        &peer,
+        &mut buf,
+        TlsPolicy::Implicit,
+        "localhost",
+        &pki.der("ca.pem"),
+    )
+    .unwrap();
+    assert!(client.is_secure());
+    deliver(client).unwrap();
+    assert_eq!(peer.wait_for_messages(1).len(), 1);
+}
+
+#[test]
+fn embedded_wrong_host_name_fails() {
+    let pki = pki();
+    let peer = starttls_peer(&pki);
+    let mut buf = [0u8; 2048];
+    let error = embedded_session(
+        &peer,
+        &mut buf,
+        TlsPolicy::Required,
+        "mail.example.org",
+        &pki.der("ca.pem"),
+    )
+    .unwrap_err();
+    assert!(error.contains("certificate rejected"), "{error}");
+    assert_eq!(peer.stored(), 0);
+}
+
+#[test]
+fn embedded_unknown_ca_fails() {
+    let pki = pki();
+    let peer = starttls_peer(&pki);
+    let mut buf = [0u8; 2048];
+    let error = embedded_session(
+        &peer,
+        &mut buf,
+        TlsPolicy::Required,
+        "localhost",
+        &pki.der("other-ca.pem"),
+    )
+    .unwrap_err();
+    assert!(error.contains("certificate rejected"), "{error}");
+}
+
+fn tls12_rsa_peer(pki: &Pki) -> common::Peer {
+    common::aiosmtpd(&[
+        "--starttls",
+        &pki.path_str("rsa-server.pem"),
+        &pki.path_str("rsa-server.key"),
+        "--tls12-only",
+    ])
+}
+
+#[test]
+fn embedded_tls12_server_fails_clearly() {
+    let pki = pki();
+    let peer = tls12_rsa_peer(&pki);
+    let mut buf = [0u8; 2048];
+    let error = embedded_session(
+        &peer,
+        &mut buf,
+        TlsPolicy::Required,
+        "localhost",
+        &pki.der("ca.pem"),
+    )
+    .unwrap_err();
+    // OpenSSL answers a TLS 1.3-only ClientHello with a protocol_version
+    // alert, but aiosmtpd closes the connection without sending it.
+    assert!(error.contains("TLS 1.3"), "{error}");
+}
+
+fn rustls_session<'b>(
+    peer: &common::Peer,
+    buf: &'b mut [u8],
+    ca_file: &Path,
+) -> TlsClient<'b, Blocking<RustlsStream>> {
+    let upgrade = RustlsUpgrade::new(rustls_config(Some(ca_file)).unwrap(), "localhost").unwrap();
+    let config = Config::new("client.test");
+    connect_with_tls(
+        &peer.address(),
+        &options(),
+        buf,
+        &config,
+        TlsPolicy::Required,
+        upgrade,
+    )
+    .unwrap()
+}
+
+#[test]
+fn rustls_starttls_delivers() {
+    let pki = pki();
+    let peer = starttls_peer(&pki);
+    let mut buf = [0u8; 2048];
+    let client = rustls_session(&peer, &mut buf, &pki.path("ca.pem"));
+    assert!(client.is_secure());
+    deliver(client).unwrap();
+    assert_eq!(peer.wait_for_messages(1).len(), 1);
+}
+
+#[test]
+fn rustls_reaches_tls12_rsa_server() {
+    let pki = pki();
+    let peer = tls12_rsa_peer(&pki);
+    let mut buf = [0u8; 2048];
+    let client = rustls_session(&peer, &mut buf, &pki.path("ca.pem"));
+    let MaybeTls::Tls(stream) = deliver(client).unwrap() else {
+        panic!("session ended in plaintext");
+    };
+    let version = stream.inner().connection().protocol_version();
+    assert_eq!(version, Some(rustls::ProtocolVersion::TLSv1_2));
+    assert_eq!(peer.wait_for_messages(1).len(), 1);
+}
+
+#[test]
+fn rustls_unknown_ca_fails() {
+    let pki = pki();
+    let peer = starttls_peer(&pki);
+    let upgrade = RustlsUpgrade::new(
+        rustls_config(Some(&pki.path("other-ca.pem"))).unwrap(),
+        "localhost",
+    )
+    .unwrap();
+    let mut buf = [0u8; 2048];
+    let config = Config::new("client.test");
+    let error = connect_with_tls(
+        &peer.address(),
+        &options(),
+        &mut buf,
+        &config,
+        TlsPolicy::Required,
+        upgrade,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::TlsHandshake {
+                transient: false,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("UnknownIssuer"), "{error}");
+}
+
+fn send(args: &[&str]) -> Output {
+    Command::new(common::example("send"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("failed to start the send example")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const ENVELOPE: [&str; 4] = ["--from", "device@example.net", "--to", "ops@example.org"];
+
+#[test]
+fn send_cli_tls_modes() {
+    let pki = pki();
+    let peer = starttls_peer(&pki);
+    let address = peer.address();
+    let ca = pki.path_str("ca.pem");
+    let ca_der = pki.path("ca.der");
+    std::fs::write(&ca_der, pki.der("ca.pem")).unwrap();
+    let ca_der = ca_der.to_str().unwrap().to_string();
+    let other_ca = pki.path_str("other-ca.pem");
+    let server = ["--server", address.as_str(), "--tls-name", "localhost"];
+
+    let cases: [(&[&str], i32, &str); 6] = [
+        (
+            &["--tls", "starttls", "--ca", &ca],
+            0,
+            "S: 220 Ready to start TLS",
+        ),
+        (&["--tls-required", "--ca", &ca_der], 0, "C: STARTTLS"),
+        (&["--tls-required", "--insecure"], 0, "C: STARTTLS"),
+        (
+            &["--tls-required", "--tls-backend", "rustls", "--ca", &ca],
+            0,
+            "C: STARTTLS",
+        ),
+        (
+            &["--tls-required", "--ca", &other_ca],
+            69,
+            "certificate rejected",
+        ),
+        (&["--tls-required"], 64, "no trust store"),
+    ];
+    let mut delivered = 0;
+    for (flags, expected, needle) in cases {
+        let output = send(&[&server[..], &ENVELOPE[..], flags].concat());
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(expected), "{flags:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{flags:?}: {needle:?} missing in {stderr}"
+        );
+        if expected == 0 {
+            delivered += 1;
+        }
+    }
+    assert_eq!(peer.wait_for_messages(delivered).len(), delivered);
+}
+
+#[test]
+fn send_cli_plaintext_notice_and_required() {
+    let peer = common::aiosmtpd(&[]);
+    let address = peer.address();
+    let server = ["--server", address.as_str()];
+
+    let output = send(&[&server[..], &ENVELOPE[..], &["--tls-backend", "rustls"]].concat());
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("notice: STARTTLS was not offered"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let output = send(
+        &[
+            &server[..],
+            &ENVELOPE[..],
+            &["--tls-required", "--insecure"],
+        ]
+        .concat(),
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(69), "{stderr}");
+    assert!(stderr.contains("does not offer STARTTLS"), "{stderr}");
+    assert!(!stderr.contains("C: MAIL"), "{stderr}");
+    assert_eq!(peer.stored(), 1);
+}
