@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use embedded_smtp::blocking::Blocking;
-use embedded_smtp::client::{Config, Envelope, Error, RecipientResult};
+use embedded_smtp::client::{AuthOptions, Config, Envelope, Error, RecipientResult};
+use embedded_smtp::codec::auth::{Credentials, Mechanism};
 use embedded_smtp::host::{
     ConnectOptions, RustlsStream, RustlsUpgrade, StdStream, TlsClient, TlsClientError,
     connect_with_tls, embedded_tls, load_certificates, rustls_config,
@@ -441,4 +442,200 @@ fn send_cli_plaintext_notice_and_required() {
     assert!(stderr.contains("does not offer STARTTLS"), "{stderr}");
     assert!(!stderr.contains("C: MAIL"), "{stderr}");
     assert_eq!(peer.stored(), 1);
+}
+
+/// Logs in with `mechanism` over an established TLS session, sends one
+/// message and quits.
+fn authenticate_and_deliver<S>(
+    mut client: TlsClient<'_, S>,
+    mechanism: Mechanism,
+) -> Result<MaybeTls<StdStream, S>, TlsClientError<S>>
+where
+    S: embedded_io_async::Read + embedded_io_async::Write,
+{
+    let credentials = match mechanism {
+        Mechanism::XOAuth2 => Credentials::oauth2("pump", "ya29.valid-token"),
+        _ => Credentials::new("pump", "s3cret"),
+    };
+    let options = AuthOptions {
+        mechanism: Some(mechanism),
+        ..AuthOptions::new()
+    };
+    embedded_smtp::blocking::block_on(async {
+        let used = client.authenticate(&credentials, &options).await?;
+        assert_eq!(used, mechanism);
+        let mut results = [RecipientResult::NotAttempted; 1];
+        let envelope = Envelope::new("device@example.net", &["ops@example.org"]);
+        client
+            .send_slice(
+                &envelope,
+                b"Subject: auth\r\n\r\nafter AUTH\r\n",
+                &mut results,
+            )
+            .await?;
+        client.quit().await
+    })
+}
+
+/// The mechanisms this build can use.
+fn mechanisms() -> Vec<Mechanism> {
+    Mechanism::PREFERENCE
+        .into_iter()
+        .filter(|mechanism| mechanism.is_available())
+        .collect()
+}
+
+#[test]
+fn embedded_starttls_auth_each_mechanism() {
+    let pki = pki();
+    let peer = common::aiosmtpd(&[
+        "--auth",
+        "--starttls",
+        &pki.path_str("server.pem"),
+        &pki.path_str("server.key"),
+    ]);
+    let mechanisms = mechanisms();
+    for mechanism in &mechanisms {
+        let mut buf = [0u8; 4096];
+        let client = embedded_session(
+            &peer,
+            &mut buf,
+            TlsPolicy::Required,
+            "localhost",
+            &pki.der("ca.pem"),
+        )
+        .unwrap();
+        // aiosmtpd offers AUTH only after STARTTLS: the list comes from the
+        // EHLO sent over TLS.
+        assert!(!client.extensions().auth_mechanisms().is_empty());
+        authenticate_and_deliver(client, *mechanism)
+            .unwrap_or_else(|e| panic!("{}: {e}", mechanism.name()));
+    }
+    assert_eq!(
+        peer.wait_for_messages(mechanisms.len()).len(),
+        mechanisms.len()
+    );
+}
+
+#[test]
+fn embedded_implicit_tls_auth_each_mechanism() {
+    let pki = pki();
+    let peer = common::aiosmtpd(&[
+        "--auth",
+        "--implicit-tls",
+        &pki.path_str("server.pem"),
+        &pki.path_str("server.key"),
+    ]);
+    let mechanisms = mechanisms();
+    for mechanism in &mechanisms {
+        let mut buf = [0u8; 4096];
+        let client = embedded_session(
+            &peer,
+            &mut buf,
+            TlsPolicy::Implicit,
+            "localhost",
+            &pki.der("ca.pem"),
+        )
+        .unwrap();
+        authenticate_and_deliver(client, *mechanism)
+            .unwrap_or_else(|e| panic!("{}: {e}", mechanism.name()));
+    }
+    assert_eq!(
+        peer.wait_for_messages(mechanisms.len()).len(),
+        mechanisms.len()
+    );
+}
+
+#[test]
+fn auth_over_starttls_wrong_password_is_permanent() {
+    let pki = pki();
+    let peer = common::aiosmtpd(&[
+        "--auth",
+        "--starttls",
+        &pki.path_str("server.pem"),
+        &pki.path_str("server.key"),
+    ]);
+    let mut buf = [0u8; 4096];
+    let mut client = embedded_session(
+        &peer,
+        &mut buf,
+        TlsPolicy::Required,
+        "localhost",
+        &pki.der("ca.pem"),
+    )
+    .unwrap();
+    let credentials = Credentials::new("pump", "wrong");
+    let error =
+        embedded_smtp::blocking::block_on(client.authenticate(&credentials, &AuthOptions::new()))
+            .unwrap_err();
+    assert!(error.is_permanent(), "{error}");
+    assert!(matches!(error, Error::Auth { .. }), "{error}");
+    assert!(
+        !error.to_string().contains("wrong"),
+        "the password leaked: {error}"
+    );
+}
+
+#[test]
+fn send_cli_auth_over_tls() {
+    let pki = pki();
+    let starttls = common::aiosmtpd(&[
+        "--auth",
+        "--starttls",
+        &pki.path_str("server.pem"),
+        &pki.path_str("server.key"),
+    ]);
+    let implicit = common::aiosmtpd(&[
+        "--auth",
+        "--implicit-tls",
+        &pki.path_str("server.pem"),
+        &pki.path_str("server.key"),
+    ]);
+    let ca = pki.path_str("ca.pem");
+    let starttls_address = starttls.address();
+    let implicit_address = implicit.address();
+    let mut delivered = [0, 0];
+    for mechanism in mechanisms() {
+        let secret = match mechanism {
+            Mechanism::XOAuth2 => ["--oauth-token-env", "SEND_TEST_TOKEN"],
+            _ => ["--password-env", "SEND_TEST_PASSWORD"],
+        };
+        let modes: [(&str, &[&str]); 2] = [
+            (starttls_address.as_str(), &["--tls-required"]),
+            (implicit_address.as_str(), &["--tls", "implicit"]),
+        ];
+        for (index, (address, tls)) in modes.into_iter().enumerate() {
+            let args = [
+                &["--server", address, "--tls-name", "localhost", "--ca", &ca][..],
+                tls,
+                &ENVELOPE[..],
+                &["--user", "pump", "--auth", mechanism.name()][..],
+                &secret[..],
+            ]
+            .concat();
+            let output = Command::new(common::example("send"))
+                .args(&args)
+                .env("SEND_TEST_PASSWORD", "s3cret")
+                .env("SEND_TEST_TOKEN", "ya29.valid-token")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+            let auth_line = format!("C: AUTH {} <redacted>", mechanism.name());
+            let login_line = format!("C: AUTH {}", mechanism.name());
+            assert!(
+                stderr.contains(&auth_line) || stderr.contains(&login_line),
+                "{stderr}"
+            );
+            assert!(!stderr.contains("s3cret"), "the password leaked: {stderr}");
+            assert!(
+                !stderr.contains("ya29.valid-token"),
+                "the token leaked: {stderr}"
+            );
+            delivered[index] += 1;
+        }
+    }
+    assert_eq!(starttls.wait_for_messages(delivered[0]).len(), delivered[0]);
+    assert_eq!(implicit.wait_for_messages(delivered[1]).len(), delivered[1]);
 }

@@ -205,7 +205,11 @@ async def main():
         auth_options = {
             "authenticator": check_password,
             "auth_required": True,
-            "auth_require_tls": False,
+            # With STARTTLS, AUTH is offered only after the upgrade, so a
+            # client must read the new EHLO reply to find it. aiosmtpd
+            # does not see implicit TLS and plaintext tests need AUTH at
+            # once, so both offer it from the start.
+            "auth_require_tls": bool(args.starttls),
         }
 
     def factory():
