@@ -7,8 +7,8 @@
 //! ```
 //!
 //! TLS: STARTTLS when the server offers it, through embedded-tls with a
-//! pinned CA (`--ca`), or rustls (`--tls-backend rustls`) with the system
-//! trust store; see `--help`.
+//! pinned CA (`--ca`), or else rustls with the system trust store; see
+//! `--help`.
 //!
 //! With `--user` it logs in with AUTH first, over TLS unless
 //! `--auth-plaintext` allows the clear. The secret comes from an
@@ -93,9 +93,11 @@ TLS:
                         is rejected; no plaintext fallback
   --tls-backend embedded|rustls
                         embedded: embedded-tls, as on devices: TLS 1.3
-                        only, ECDSA P-256 certificates, needs --ca (the
-                        default); rustls: TLS 1.2 and 1.3, RSA and ECDSA
-                        certificates, system trust store unless --ca
+                        only, ECDSA P-256 certificates, needs --ca;
+                        rustls: TLS 1.2 and 1.3, RSA and ECDSA
+                        certificates, system trust store unless --ca.
+                        Default: embedded with --ca or --insecure, else
+                        rustls
   --ca FILE             CA certificate to trust, PEM or DER; embedded-tls
                         pins the first certificate of the file
   --insecure            accept any certificate for any name: encryption
@@ -130,7 +132,8 @@ struct Args {
     quiet: bool,
     tls: Option<TlsMode>,
     tls_required: bool,
-    tls_backend: TlsBackend,
+    /// The backend named with --tls-backend; see `Args::backend`.
+    tls_backend: Option<TlsBackend>,
     ca: Option<String>,
     insecure: bool,
     tls_name: Option<String>,
@@ -153,6 +156,19 @@ enum TlsBackend {
     #[default]
     Embedded,
     Rustls,
+}
+
+impl Args {
+    /// Returns the TLS backend: the one named with --tls-backend, else
+    /// embedded-tls when a CA is pinned or verification is off (as on a
+    /// device), else rustls with the system trust store.
+    fn backend(&self) -> TlsBackend {
+        match self.tls_backend {
+            Some(backend) => backend,
+            None if self.ca.is_some() || self.insecure => TlsBackend::Embedded,
+            None => TlsBackend::Rustls,
+        }
+    }
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -184,7 +200,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--tls-required" => args.tls_required = true,
             "--tls-backend" => {
-                args.tls_backend = match value()?.as_str() {
+                args.tls_backend = Some(match value()?.as_str() {
                     "embedded" => TlsBackend::Embedded,
                     "rustls" => TlsBackend::Rustls,
                     other => {
@@ -192,7 +208,7 @@ fn parse_args() -> Result<Args, String> {
                             "invalid --tls-backend {other:?}: expected embedded or rustls"
                         ));
                     }
-                };
+                });
             }
             "--ca" => args.ca = Some(value()?),
             "--insecure" => args.insecure = true,
@@ -253,24 +269,20 @@ fn parse_args() -> Result<Args, String> {
     if args.ca.is_some() && args.insecure {
         return Err("--ca and --insecure cannot be combined".into());
     }
-    let tls_explicit =
-        args.tls_required || matches!(args.tls, Some(TlsMode::StartTls | TlsMode::Implicit));
-    if tls_explicit
-        && args.tls_backend == TlsBackend::Embedded
+    if args.tls != Some(TlsMode::None)
+        && args.backend() == TlsBackend::Embedded
         && args.ca.is_none()
         && !args.insecure
     {
         return Err(
             "the embedded-tls backend has no trust store: pass --ca FILE, \
-                    or --tls-backend rustls for the system store"
+             or --tls-backend rustls for the system store"
                 .into(),
         );
     }
     Ok(args)
 }
 
-/// Prints the library's log lines on stderr: the `C:` and `S:` dialog at
-/// trace level and malformed server input at debug level.
 /// Checks that the AUTH options come as a complete set: a user name with
 /// exactly one source for its secret.
 fn check_auth_args(args: &Args) -> Result<(), String> {
@@ -503,7 +515,7 @@ fn run(args: &Args) -> u8 {
         .clone()
         .unwrap_or_else(|| host_of(&args.server).to_string());
 
-    match args.tls_backend {
+    match args.backend() {
         TlsBackend::Embedded => {
             let mut read_buffer = vec![0u8; READ_BUFFER_LEN];
             let mut write_buffer = vec![0u8; WRITE_BUFFER_LEN];
@@ -554,22 +566,7 @@ fn tls_policy(args: &Args) -> TlsPolicy {
         (Some(TlsMode::None), _) => TlsPolicy::None,
         (Some(TlsMode::Implicit), _) => TlsPolicy::Implicit,
         (_, true) => TlsPolicy::Required,
-        (Some(TlsMode::StartTls), false) => TlsPolicy::Opportunistic,
-        (None, false) => {
-            let verifiable =
-                args.tls_backend == TlsBackend::Rustls || args.ca.is_some() || args.insecure;
-            if !verifiable {
-                if !args.quiet {
-                    eprintln!(
-                        "send: notice: no --ca for the embedded-tls backend, so STARTTLS is \
-                         not used and the session is plaintext; pass --ca FILE or \
-                         --tls-backend rustls"
-                    );
-                }
-                return TlsPolicy::None;
-            }
-            TlsPolicy::Opportunistic
-        }
+        (Some(TlsMode::StartTls) | None, false) => TlsPolicy::Opportunistic,
     }
 }
 
