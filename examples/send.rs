@@ -112,7 +112,8 @@ AUTH:
   --oauth-token-env VAR read an OAuth 2.0 access token for XOAUTH2 from
                         environment variable VAR
   --auth MECH           use only this mechanism: PLAIN, LOGIN, CRAM-MD5 or
-                        XOAUTH2 (default: the strongest both sides support)
+                        XOAUTH2 (default: the strongest both sides support);
+                        CRAM-MD5 needs a build with --features cram-md5
   --auth-plaintext      allow AUTH over a connection without TLS; PLAIN and
                         LOGIN then send the password readable to anyone on
                         the path";
@@ -226,6 +227,13 @@ fn parse_args() -> Result<Args, String> {
                             "invalid --auth {text:?}: expected PLAIN, LOGIN, CRAM-MD5 or XOAUTH2"
                         )
                     })?;
+                if !mechanism.is_available() {
+                    return Err(format!(
+                        "--auth {} needs the cram-md5 feature: \
+                         cargo run --features cram-md5 --example send -- ...",
+                        mechanism.name()
+                    ));
+                }
                 args.auth = Some(mechanism);
             }
             "--auth-plaintext" => args.auth_plaintext = true,
@@ -470,6 +478,25 @@ fn run(args: &Args) -> u8 {
         }
     };
 
+    let server_name = args
+        .tls_name
+        .clone()
+        .unwrap_or_else(|| host_of(&args.server).to_string());
+    // embedded-tls checks DNS names only, and RFC 6066 section 3 forbids
+    // an IP address as the TLS server name, so a server given by address
+    // needs the certificate's DNS name.
+    if args.backend() == TlsBackend::Embedded
+        && policy != TlsPolicy::None
+        && !args.insecure
+        && server_name.parse::<IpAddr>().is_ok()
+    {
+        eprintln!(
+            "send: embedded-tls cannot check a certificate for the IP address {server_name}: \
+             pass --tls-name with the DNS name in the server's certificate"
+        );
+        return EX_USAGE;
+    }
+
     let mut options = ConnectOptions::default();
     if let Some(timeout) = args.timeout {
         options = options.with_timeout(timeout);
@@ -501,6 +528,7 @@ fn run(args: &Args) -> u8 {
     let job = Job {
         quiet: args.quiet,
         credentials,
+        secret_len: secret.as_deref().map_or(0, str::len),
         auth_options,
         config,
         policy,
@@ -510,10 +538,6 @@ fn run(args: &Args) -> u8 {
         message: message.as_ref(),
     };
     let mut results = vec![RecipientResult::NotAttempted; to.len()];
-    let server_name = args
-        .tls_name
-        .clone()
-        .unwrap_or_else(|| host_of(&args.server).to_string());
 
     match args.backend() {
         TlsBackend::Embedded => {
@@ -585,6 +609,8 @@ fn host_of(server: &str) -> &str {
 struct Job<'a> {
     quiet: bool,
     credentials: Option<Credentials<'a>>,
+    /// Length of the password or token, which sizes the session buffer.
+    secret_len: usize,
     auth_options: AuthOptions,
     config: Config<'a>,
     policy: TlsPolicy,
@@ -598,6 +624,19 @@ type SessionError<S> =
     Error<embedded_smtp::tls::MaybeTlsError<io::Error, <S as embedded_io::ErrorType>::Error>>;
 
 impl Job<'_> {
+    /// Returns a session buffer whose command half fits the longest AUTH
+    /// line these credentials produce: base64 of the user name, the secret
+    /// and at most 64 octets of mechanism framing, plus the command word.
+    fn buffer_len(&self) -> usize {
+        const DEFAULT: usize = 16 * 1024;
+        let Some(credentials) = &self.credentials else {
+            return DEFAULT;
+        };
+        let payload = credentials.username().len() + self.secret_len + 64;
+        let line = 32 + payload.div_ceil(3) * 4;
+        DEFAULT.max(2 * line)
+    }
+
     /// Runs one session with the TLS policy and sends the message.
     async fn run<U>(
         &self,
@@ -608,10 +647,9 @@ impl Job<'_> {
     where
         U: TlsUpgrade<StdStream>,
     {
-        // Half of the buffer takes each command line, and an AUTH response
-        // line carries the whole OAuth 2.0 token in base64, so this leaves
-        // room for tokens of about 6,000 bytes.
-        let mut buf = [0u8; 16384];
+        // Half of the buffer takes each command line, and an AUTH line
+        // carries the user name and the whole secret in base64.
+        let mut buf = vec![0u8; self.buffer_len()];
         let mut client: Client<'_, MaybeTls<StdStream, U::Stream>> =
             Client::connect_with_tls(stream, &mut buf, &self.config, self.policy, upgrade).await?;
         if !client.is_secure() && self.policy != TlsPolicy::None && !self.quiet {

@@ -388,3 +388,32 @@ fn oversized_message_exits_unavailable() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn embedded_tls_needs_name_for_ip_server() {
+    // embedded-tls checks DNS names only: a server given by IP address
+    // without --tls-name is a usage error, reported before connecting.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.der");
+    std::fs::write(&ca, [0x30, 0x03, 0x02, 0x01, 0x01]).unwrap();
+    let port = common::free_port();
+    let server = format!("127.0.0.1:{port}");
+    let output = send(&[
+        "--server",
+        &server,
+        "--quiet",
+        "--tls-required",
+        "--ca",
+        ca.to_str().unwrap(),
+        "--from",
+        "a@example.net",
+        "--to",
+        "b@example.org",
+    ]);
+    assert_eq!(output.status.code(), Some(64), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("--tls-name"),
+        "{}",
+        text(&output.stderr)
+    );
+}

@@ -122,7 +122,9 @@ impl<T: Read + Write> Client<'_, T> {
                 })
                 .await?;
 
-            if reply.code.is_positive_completion() {
+            // RFC 4954 section 4: 235 and nothing else reports success;
+            // any other 2yz code falls through to the protocol error below.
+            if reply.code == ReplyCode::AUTH_SUCCEEDED {
                 return Ok(mechanism);
             }
             if reply.code.is_transient() || reply.code.is_permanent() {
@@ -133,7 +135,8 @@ impl<T: Read + Write> Client<'_, T> {
                 });
             }
             if reply.code != ReplyCode::AUTH_CONTINUE {
-                // The server waits for input that AUTH does not define.
+                // A success code other than 235, or a server waiting for
+                // input that AUTH does not define.
                 self.state = State::Closed;
                 return Err(ProtocolError::UnexpectedCode {
                     command: CommandKind::Auth,

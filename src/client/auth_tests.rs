@@ -854,3 +854,34 @@ fn trace_redacts_credentials() {
         }
     }
 }
+
+#[test]
+fn success_other_than_235_is_protocol_error() {
+    // RFC 4954 reports success with 235 only; a 250 means the server did
+    // something AUTH does not define, so the session closes without QUIT.
+    let steps = std::vec![
+        S(GREETING),
+        C(EHLO),
+        S(b"250-mx.example.org\r\n250 AUTH PLAIN\r\n"),
+        C(PLAIN_PUMP),
+        S(b"250 2.0.0 ok\r\n"),
+        Eof,
+    ];
+    transcript!(
+        steps,
+        |io| authenticate(io, secure(), password(), AuthOptions::new()).await,
+        |result: AuthResult, _: &Mock| {
+            let error = result.unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    Error::Protocol(ProtocolError::UnexpectedCode {
+                        command: CommandKind::Auth,
+                        ..
+                    })
+                ),
+                "{error:?}"
+            );
+        }
+    );
+}

@@ -172,11 +172,11 @@ impl Extensions {
             None => (first, None),
         };
         let Some(extension) = Extension::from_keyword(keyword) else {
-            trace!("ignoring EHLO keyword {}", crate::fmt::Bytes(keyword));
+            debug!("ignoring EHLO keyword {}", crate::fmt::Bytes(keyword));
             return;
         };
         if attached.is_some() && extension != Extension::Auth {
-            trace!("ignoring EHLO keyword {}", crate::fmt::Bytes(first));
+            debug!("ignoring EHLO keyword {}", crate::fmt::Bytes(first));
             return;
         }
         self.flags |= extension.bit();

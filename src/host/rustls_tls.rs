@@ -35,6 +35,12 @@ pub fn load_certificates(path: &Path) -> io::Result<Vec<CertificateDer<'static>>
         )
     };
     if !data.starts_with(b"-----BEGIN") && !data.windows(10).any(|w| w == b"-----BEGIN") {
+        if !is_der_sequence(&data) {
+            return Err(invalid(
+                "neither PEM nor DER: expected a CERTIFICATE block or one DER-encoded certificate"
+                    .into(),
+            ));
+        }
         return Ok(std::vec![CertificateDer::from(data)]);
     }
     let certificates = CertificateDer::pem_slice_iter(&data)
@@ -44,6 +50,29 @@ pub fn load_certificates(path: &Path) -> io::Result<Vec<CertificateDer<'static>>
         return Err(invalid("no CERTIFICATE block".into()));
     }
     Ok(certificates)
+}
+
+/// Returns true when `data` is exactly one DER SEQUENCE with a definite
+/// length, the outer shape of an X.509 certificate (RFC 5280 section 4.1).
+fn is_der_sequence(data: &[u8]) -> bool {
+    let [0x30, first, rest @ ..] = data else {
+        return false;
+    };
+    let (len, content) = match *first {
+        len @ 0..=0x7f => (usize::from(len), rest),
+        0x81..=0x84 => {
+            let count = usize::from(first & 0x7f);
+            let Some((bytes, content)) = rest.split_at_checked(count) else {
+                return false;
+            };
+            let len = bytes
+                .iter()
+                .fold(0usize, |len, &b| (len << 8) | usize::from(b));
+            (len, content)
+        }
+        _ => return false,
+    };
+    content.len() == len
 }
 
 // rustls 0.23.48 deprecates the ring provider because it has no
@@ -257,5 +286,48 @@ impl TlsUpgrade<StdStream> for RustlsUpgrade {
                 | io::ErrorKind::BrokenPipe
                 | io::ErrorKind::Interrupted
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_shape_check() {
+        assert!(is_der_sequence(&[0x30, 0x02, 0x05, 0x00]));
+        let mut long = std::vec![0x30, 0x82, 0x01, 0x00];
+        long.extend(std::iter::repeat_n(0u8, 256));
+        assert!(is_der_sequence(&long));
+        assert!(!is_der_sequence(&long[..long.len() - 1]));
+        assert!(!is_der_sequence(b"hello, not a certificate"));
+        assert!(!is_der_sequence(&[]));
+        assert!(!is_der_sequence(&[0x30]));
+        assert!(!is_der_sequence(&[0x30, 0x80, 0x00, 0x00]));
+        assert!(!is_der_sequence(&[0x30, 0x85, 0, 0, 0, 0, 1]));
+    }
+
+    #[test]
+    fn garbage_ca_file_rejected() {
+        let dir = tempfile_dir();
+        let path = dir.join("ca.txt");
+        std::fs::write(&path, b"this is not a certificate\n").unwrap();
+        let error = load_certificates(&path).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            std::format!("{error}").contains("neither PEM nor DER"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(std::format!(
+            "embedded-smtp-ca-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 }
