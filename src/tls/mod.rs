@@ -29,6 +29,8 @@ use embedded_io_async::{Read, Write};
 
 #[cfg(feature = "tls")]
 pub mod embedded;
+#[cfg(feature = "tls")]
+mod x509;
 
 /// When the client uses TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
