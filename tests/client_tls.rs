@@ -1,7 +1,7 @@
 //! TLS against aiosmtpd on 127.0.0.1 with certificates made by `openssl`
 //! for each test run: STARTTLS and implicit TLS through embedded-tls and
-//! rustls, rejected certificates, and a TLS 1.2 server with an RSA
-//! certificate that only rustls reaches.
+//! rustls, rejected certificates and chains, and a TLS 1.2 server with an
+//! RSA certificate that only rustls reaches.
 
 mod common;
 
@@ -80,20 +80,33 @@ fn make_ca(dir: &Path, name: &str) {
 /// Makes `name`.pem and `name`.key for localhost and 127.0.0.1, signed by
 /// the CA `ca`, with a key made by `key_args`.
 fn make_server(dir: &Path, name: &str, ca: &str, key_args: &[&str]) {
+    let extensions = "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+    make_certificate(dir, name, "/CN=localhost", ca, key_args, extensions);
+}
+
+/// Makes `name`.pem and `name`.key: a certificate for `subject` with a
+/// key made by `key_args`, signed by `issuer` (`issuer`.pem and
+/// `issuer`.key), with the X.509 v3 extensions in `extensions` (an OpenSSL
+/// extension file).
+fn make_certificate(
+    dir: &Path,
+    name: &str,
+    subject: &str,
+    issuer: &str,
+    key_args: &[&str],
+    extensions: &str,
+) {
     let key = format!("{name}.key");
     let csr = format!("{name}.csr");
     let cert = format!("{name}.pem");
-    let mut args = vec!["req", "-new", "-nodes", "-subj", "/CN=localhost"];
+    let extfile = format!("{name}.ext");
+    let mut args = vec!["req", "-new", "-nodes", "-subj", subject];
     args.extend(key_args);
     args.extend(["-keyout", &key, "-out", &csr]);
     openssl(dir, &args);
-    std::fs::write(
-        dir.join("san.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )
-    .unwrap();
-    let ca_cert = format!("{ca}.pem");
-    let ca_key = format!("{ca}.key");
+    std::fs::write(dir.join(&extfile), extensions).unwrap();
+    let issuer_cert = format!("{issuer}.pem");
+    let issuer_key = format!("{issuer}.key");
     openssl(
         dir,
         &[
@@ -105,16 +118,25 @@ fn make_server(dir: &Path, name: &str, ca: &str, key_args: &[&str]) {
             "-in",
             &csr,
             "-CA",
-            &ca_cert,
+            &issuer_cert,
             "-CAkey",
-            &ca_key,
+            &issuer_key,
             "-CAcreateserial",
             "-extfile",
-            "san.cnf",
+            &extfile,
             "-out",
             &cert,
         ],
     );
+}
+
+/// Writes `name`.pem: the PEM certificates `parts`, leaf first.
+fn make_chain(dir: &Path, name: &str, parts: &[&str]) {
+    let chain: String = parts
+        .iter()
+        .map(|part| std::fs::read_to_string(dir.join(format!("{part}.pem"))).unwrap())
+        .collect();
+    std::fs::write(dir.join(format!("{name}.pem")), chain).unwrap();
 }
 
 fn pki() -> Pki {
@@ -124,6 +146,62 @@ fn pki() -> Pki {
     make_server(dir.path(), "server", "ca", &EC_KEY);
     make_server(dir.path(), "rsa-server", "ca", &["-newkey", "rsa:2048"]);
     Pki { dir }
+}
+
+/// Adds to `pki` the chains that test the X.509 checks of the embedded
+/// backend:
+/// - `forged-chain`: a certificate for localhost signed with the key of
+///   `attacker`, an ordinary CA:FALSE server certificate from `ca` for
+///   another name, followed by `attacker`;
+/// - `inter-chain`: a server certificate for localhost from `inter`, a
+///   CA:TRUE intermediate from `ca`, followed by `inter`;
+/// - `cn-only`: common name localhost, but DNS name mail.example.org only.
+fn add_chain_cases(pki: &Pki) {
+    let dir = pki.dir.path();
+    make_certificate(
+        dir,
+        "attacker",
+        "/CN=attacker.example",
+        "ca",
+        &EC_KEY,
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=serverAuth\nsubjectAltName=DNS:attacker.example\n",
+    );
+    make_certificate(
+        dir,
+        "forged",
+        "/CN=localhost",
+        "attacker",
+        &EC_KEY,
+        "subjectAltName=DNS:localhost\n",
+    );
+    make_chain(dir, "forged-chain", &["forged", "attacker"]);
+    make_certificate(
+        dir,
+        "inter",
+        "/CN=embedded-smtp test intermediate",
+        "ca",
+        &EC_KEY,
+        "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign\n",
+    );
+    make_certificate(
+        dir,
+        "inter-leaf",
+        "/CN=localhost",
+        "inter",
+        &EC_KEY,
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+         subjectAltName=DNS:localhost\n",
+    );
+    make_chain(dir, "inter-chain", &["inter-leaf", "inter"]);
+    make_certificate(
+        dir,
+        "cn-only",
+        "/CN=localhost",
+        "ca",
+        &EC_KEY,
+        "subjectAltName=DNS:mail.example.org\n",
+    );
 }
 
 fn starttls_peer(pki: &Pki) -> common::Peer {
@@ -175,6 +253,16 @@ fn embedded_session<'b>(
         assert!(matches!(e, Error::TlsHandshake { .. }), "{e}");
         e.to_string()
     })
+}
+
+/// Connects to `peer` under the `Required` policy, checking the name
+/// localhost against `ca_der`, and returns the handshake error message.
+fn localhost_failure(peer: &common::Peer, ca_der: &[u8]) -> String {
+    let mut buf = [0u8; 2048];
+    match embedded_session(peer, &mut buf, TlsPolicy::Required, "localhost", ca_der) {
+        Ok(_) => panic!("the handshake with {} succeeded", peer.address()),
+        Err(error) => error,
+    }
 }
 
 #[test]
@@ -230,7 +318,10 @@ fn embedded_wrong_host_name_fails() {
         &pki.der("ca.pem"),
     )
     .unwrap_err();
-    assert!(error.contains("certificate rejected"), "{error}");
+    assert!(
+        error.contains("host name not in the certificate"),
+        "{error}"
+    );
     assert_eq!(peer.stored(), 0);
 }
 
@@ -238,16 +329,102 @@ fn embedded_wrong_host_name_fails() {
 fn embedded_unknown_ca_fails() {
     let pki = pki();
     let peer = starttls_peer(&pki);
+    let error = localhost_failure(&peer, &pki.der("other-ca.pem"));
+    assert!(
+        error.contains("certificate chain not signed by the pinned CA"),
+        "{error}"
+    );
+}
+
+/// Starts a STARTTLS server with AUTH that presents the chain `name`.pem
+/// with the key of its first certificate, `key`.key.
+fn chain_peer(pki: &Pki, name: &str, key: &str) -> common::Peer {
+    common::aiosmtpd(&[
+        "--auth",
+        "--starttls",
+        &pki.path_str(&format!("{name}.pem")),
+        &pki.path_str(&format!("{key}.key")),
+    ])
+}
+
+#[test]
+fn embedded_end_entity_issuer_fails() {
+    let pki = pki();
+    add_chain_cases(&pki);
+    let peer = chain_peer(&pki, "forged-chain", "forged");
+    let error = localhost_failure(&peer, &pki.der("ca.pem"));
+    assert!(
+        error.contains("certificate 1 of the chain issued another certificate but is not a CA"),
+        "{error}"
+    );
+    assert!(error.contains("basic constraints"), "{error}");
+
+    // The same through `send` with a password: nothing after STARTTLS.
+    let address = peer.address();
+    let ca = pki.path_str("ca.pem");
+    let output = Command::new(common::example("send"))
+        .args([
+            "--server",
+            address.as_str(),
+            "--tls-required",
+            "--ca",
+            &ca,
+            "--tls-name",
+            "localhost",
+            "--user",
+            "pump",
+            "--password-env",
+            "SEND_TEST_PASSWORD",
+        ])
+        .args(ENVELOPE)
+        .env("SEND_TEST_PASSWORD", "s3cret")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(69), "{stderr}");
+    assert!(stderr.contains("is not a CA"), "{stderr}");
+    assert!(!stderr.contains("C: AUTH"), "{stderr}");
+    assert!(!stderr.contains("C: MAIL"), "{stderr}");
+    assert_eq!(peer.stored(), 0);
+}
+
+#[test]
+fn embedded_common_name_ignored_with_dns_names() {
+    let pki = pki();
+    add_chain_cases(&pki);
+    let peer = chain_peer(&pki, "cn-only", "cn-only");
+    let error = localhost_failure(&peer, &pki.der("ca.pem"));
+    assert!(
+        error.contains("host name not in the certificate"),
+        "{error}"
+    );
+}
+
+#[test]
+fn embedded_intermediate_chain_delivers() {
+    let pki = pki();
+    add_chain_cases(&pki);
+    let peer = chain_peer(&pki, "inter-chain", "inter-leaf");
     let mut buf = [0u8; 2048];
-    let error = embedded_session(
+    let client = embedded_session(
         &peer,
         &mut buf,
         TlsPolicy::Required,
         "localhost",
-        &pki.der("other-ca.pem"),
+        &pki.der("ca.pem"),
     )
-    .unwrap_err();
-    assert!(error.contains("certificate rejected"), "{error}");
+    .unwrap();
+    authenticate_and_deliver(client, Mechanism::Plain).unwrap();
+    assert_eq!(peer.wait_for_messages(1).len(), 1);
+
+    // embedded-tls checks the last certificate sent against the pinned
+    // one, so pinning the intermediate that the server sends fails.
+    let error = localhost_failure(&peer, &pki.der("inter.pem"));
+    assert!(
+        error.contains("pin the issuer of that certificate, usually the root"),
+        "{error}"
+    );
 }
 
 fn tls12_rsa_peer(pki: &Pki) -> common::Peer {
@@ -263,18 +440,14 @@ fn tls12_rsa_peer(pki: &Pki) -> common::Peer {
 fn embedded_tls12_server_fails_clearly() {
     let pki = pki();
     let peer = tls12_rsa_peer(&pki);
-    let mut buf = [0u8; 2048];
-    let error = embedded_session(
-        &peer,
-        &mut buf,
-        TlsPolicy::Required,
-        "localhost",
-        &pki.der("ca.pem"),
-    )
-    .unwrap_err();
+    let error = localhost_failure(&peer, &pki.der("ca.pem"));
     // OpenSSL answers a TLS 1.3-only ClientHello with a protocol_version
     // alert, but aiosmtpd closes the connection without sending it.
-    assert!(error.contains("TLS 1.3"), "{error}");
+    assert!(
+        error.contains("server closed the connection during the TLS handshake before answering"),
+        "{error}"
+    );
+    assert!(error.contains("may not support TLS 1.3"), "{error}");
 }
 
 fn rustls_session<'b>(
@@ -395,7 +568,7 @@ fn send_cli_tls_modes() {
         (
             &["--tls-required", "--ca", &other_ca],
             69,
-            "certificate rejected",
+            "certificate chain not signed by the pinned CA",
         ),
         (
             &["--tls-required", "--tls-backend", "embedded"],
