@@ -659,7 +659,7 @@ where
     })
 }
 
-/// The mechanisms this build can use.
+/// Returns the mechanisms this build can use.
 fn mechanisms() -> Vec<Mechanism> {
     Mechanism::PREFERENCE
         .into_iter()

@@ -370,14 +370,14 @@ impl fmt::Display for AuthError {
 
 impl core::error::Error for AuthError {}
 
-/// What a response line carries.
+/// Content of a response line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Response {
     /// authzid NUL authcid NUL passwd (RFC 4616 section 2).
     Plain,
-    /// LOGIN's first answer.
+    /// LOGIN's first response.
     Username,
-    /// LOGIN's second answer.
+    /// LOGIN's second response.
     Password,
     /// User name, a space and the hex HMAC-MD5 digest (RFC 2195 section 2).
     CramMd5,

@@ -28,7 +28,7 @@ struct Transaction {
     smtputf8: bool,
 }
 
-/// What the command loop does after a command.
+/// Next step of the command loop after a command.
 enum Next {
     Command,
     Data,
@@ -520,7 +520,7 @@ where
         match refusal {
             Refusal::TooLarge => {
                 let max_size = self.config.max_size;
-                debug!("message larger than {} octets refused", max_size);
+                debug!("message larger than {} octets rejected", max_size);
                 self.reply(
                     552,
                     code(5, 3, 4),
@@ -530,7 +530,7 @@ where
             }
             Refusal::Data(DataError::LineTooLong) => {
                 let max_line = self.config.max_line_length;
-                debug!("message with a text line over {} octets refused", max_line);
+                debug!("message with a text line over {} octets rejected", max_line);
                 self.reply(
                     500,
                     code(5, 5, 2),
@@ -539,7 +539,7 @@ where
                 .await
             }
             Refusal::Data(error) => {
-                debug!("message refused: {}", error);
+                debug!("message rejected: {}", error);
                 self.reply(
                     554,
                     code(5, 6, 0),

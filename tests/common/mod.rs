@@ -12,7 +12,7 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The virtual environment's Python, which has aiosmtpd.
+/// Returns the virtual environment's Python, which has aiosmtpd.
 pub fn venv_python() -> PathBuf {
     let python = repo_root().join(".venv/bin/python");
     assert!(
@@ -23,8 +23,8 @@ pub fn venv_python() -> PathBuf {
     python
 }
 
-/// Path of a program that the tests need, or a failure that says how to
-/// install it.
+/// Returns the path of a program that the tests need, or fails with the
+/// command that installs it.
 pub fn require_program(name: &str, candidates: &[&str]) -> PathBuf {
     for candidate in candidates {
         let path = Path::new(candidate);
@@ -38,7 +38,7 @@ pub fn require_program(name: &str, candidates: &[&str]) -> PathBuf {
 /// A peer process, killed when dropped.
 pub struct Peer {
     child: Child,
-    // Closing stdin tells the aiosmtpd script to stop.
+    // Closing stdin makes the aiosmtpd script stop.
     _stdin: Option<ChildStdin>,
     pub port: u16,
     pub dir: tempfile::TempDir,
@@ -179,7 +179,8 @@ pub fn smtp_sink(extra: &[&str]) -> Peer {
 }
 
 pub fn is_root() -> bool {
-    // The effective uid is 0 exactly when /proc/self/status says so.
+    // The effective uid is the third field of the Uid line in
+    // /proc/self/status.
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
