@@ -127,12 +127,25 @@ pub fn aiosmtpd(args: &[&str]) -> Peer {
 
 /// Returns a port that was free a moment ago, for peers that cannot listen
 /// on port 0 and report the port they got.
+///
+/// The system may hand the same ephemeral port to two tests running at
+/// once; a peer started second would then fail to bind while the first
+/// one answers its test. So no port is returned twice in one test process.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap();
+    for _ in 0..100 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
+    panic!("no new free port on 127.0.0.1 after 100 attempts");
 }
 
 /// Waits until something accepts connections on `port`.
@@ -170,12 +183,21 @@ pub fn smtp_sink(extra: &[&str]) -> Peer {
         .spawn()
         .expect("failed to start smtp-sink");
     wait_listening(port);
-    Peer {
+    let mut peer = Peer {
         child,
         _stdin: None,
         port,
         dir,
-    }
+    };
+    // A sink that could not bind exits; then something else answers on
+    // the port and the test would talk to the wrong peer.
+    std::thread::sleep(Duration::from_millis(50));
+    let exited = peer.child.try_wait().unwrap();
+    assert!(
+        exited.is_none(),
+        "smtp-sink on port {port} exited: {exited:?}"
+    );
+    peer
 }
 
 pub fn is_root() -> bool {
